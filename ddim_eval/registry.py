@@ -1,0 +1,93 @@
+"""The model registry: which network, schedule, tau spacing and checkpoint each paper dataset uses.
+
+The entries are data (`models.toml` beside this file); this module reads and validates them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ddim_eval.schedule import BETA_SCHEDULES, SPACINGS, make_alphas_cumprod
+from ddim_eval.unet import diffusers_config
+
+DEFAULT_REGISTRY = Path(__file__).with_name("models.toml")
+LAYOUTS = ("state_dict", "ema_list")
+_REQUIRED = ("spacing", "checkpoint_url", "checkpoint_file", "layout", "schedule", "unet")
+_OPTIONAL = ("md5", "sha256", "note", "manual")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    spacing: str
+    checkpoint_url: str
+    checkpoint_file: str
+    layout: str
+    schedule: dict[str, Any]
+    unet: dict[str, Any]
+    md5: str | None = None
+    sha256: str | None = None
+    note: str = ""
+    manual: str = ""
+
+    @property
+    def T(self) -> int:
+        return int(self.schedule["T"])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.unet["in_channels"], self.unet["resolution"], self.unet["resolution"])
+
+    def alphas_cumprod(self) -> np.ndarray:
+        return make_alphas_cumprod(**self.schedule_args())
+
+    def schedule_args(self) -> dict[str, Any]:
+        s = self.schedule
+        return dict(schedule=s["beta_schedule"], T=int(s["T"]), beta_start=s["beta_start"], beta_end=s["beta_end"])
+
+
+def _spec(name: str, entry: dict[str, Any], source: Path) -> ModelSpec:
+    where = f"model {name!r} in {source}"
+    missing = [k for k in _REQUIRED if k not in entry]
+    unknown = [k for k in entry if k not in _REQUIRED + _OPTIONAL]
+    if missing or unknown:
+        raise ValueError(f"{where}: missing keys {missing}, unknown keys {unknown}; "
+                         f"required {list(_REQUIRED)}, optional {list(_OPTIONAL)}")
+    if entry["spacing"] not in SPACINGS:
+        raise ValueError(f"{where}: spacing {entry['spacing']!r} is not one of {sorted(SPACINGS)}")
+    if entry["layout"] not in LAYOUTS:
+        raise ValueError(f"{where}: layout {entry['layout']!r} is not one of {list(LAYOUTS)}")
+    schedule = entry["schedule"]
+    if set(schedule) != {"beta_schedule", "beta_start", "beta_end", "T"}:
+        raise ValueError(f"{where}: schedule needs exactly beta_schedule, beta_start, beta_end, T; got {sorted(schedule)}")
+    if schedule["beta_schedule"] not in BETA_SCHEDULES:
+        raise ValueError(f"{where}: beta_schedule {schedule['beta_schedule']!r} is not one of {sorted(BETA_SCHEDULES)}")
+    for algo, length in (("md5", 32), ("sha256", 64)):
+        digest = entry.get(algo)
+        if digest is not None and (len(digest) != length or any(c not in "0123456789abcdef" for c in digest)):
+            raise ValueError(f"{where}: {algo} {digest!r} is not {length} lowercase hex digits")
+    try:
+        diffusers_config(entry["unet"])
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    return ModelSpec(name=name, **entry)
+
+
+def load_registry(path: str | Path = DEFAULT_REGISTRY) -> dict[str, ModelSpec]:
+    """Read and validate a registry TOML file (default: the paper's models)."""
+    path = Path(path)
+    with path.open("rb") as f:
+        entries = tomllib.load(f)
+    return {name: _spec(name, entry, path) for name, entry in entries.items()}
+
+
+def get_model_spec(name: str, registry: dict[str, ModelSpec] | None = None) -> ModelSpec:
+    registry = load_registry() if registry is None else registry
+    if name not in registry:
+        raise KeyError(f"unknown model {name!r}; registered: {sorted(registry)}")
+    return registry[name]

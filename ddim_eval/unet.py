@@ -1,0 +1,148 @@
+"""The DDPM U-Net of the paper as a diffusers `UNet2DModel`, and the converter from the official layout.
+
+The official network (ermongroup/ddim `models/diffusion.py`, itself a port of DDPM's) is described by its config:
+ch, ch_mult, num_res_blocks, attn_resolutions, dropout, resolution, in_channels, out_ch, resamp_with_conv.
+`diffusers_config` maps that onto `UNet2DModel` arguments; `convert_official_state_dict` renames its keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from diffusers import UNet2DModel
+from torch import Tensor
+
+from ddim_eval.sampling import EpsModel
+
+OFFICIAL_CONFIG_KEYS = frozenset(
+    {"ch", "ch_mult", "num_res_blocks", "attn_resolutions", "dropout", "resolution", "in_channels", "out_ch",
+     "resamp_with_conv"})
+
+
+def _check_official_config(cfg: Mapping[str, Any]) -> None:
+    missing, unknown = OFFICIAL_CONFIG_KEYS - set(cfg), set(cfg) - OFFICIAL_CONFIG_KEYS
+    if missing or unknown:
+        raise ValueError(f"official U-Net config: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}; "
+                         f"allowed: {sorted(OFFICIAL_CONFIG_KEYS)}")
+    if not cfg["resamp_with_conv"]:
+        raise ValueError("resamp_with_conv=False (average-pool resampling) has no UNet2DModel equivalent; "
+                         "only resamp_with_conv=True is supported")
+    if cfg["resolution"] % 2 ** (len(cfg["ch_mult"]) - 1):
+        raise ValueError(f"resolution {cfg['resolution']} is not divisible by 2^(len(ch_mult)-1) for "
+                         f"ch_mult={list(cfg['ch_mult'])}")
+
+
+def diffusers_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """`UNet2DModel` arguments that reproduce the official network with config `cfg`."""
+    _check_official_config(cfg)
+    levels = len(cfg["ch_mult"])
+    # Level i works at resolution resolution / 2^i and has attention when that resolution is listed.
+    attn = [cfg["resolution"] // 2**i in set(cfg["attn_resolutions"]) for i in range(levels)]
+    return dict(
+        sample_size=cfg["resolution"],
+        in_channels=cfg["in_channels"],
+        out_channels=cfg["out_ch"],
+        block_out_channels=[cfg["ch"] * m for m in cfg["ch_mult"]],
+        layers_per_block=cfg["num_res_blocks"],
+        down_block_types=["AttnDownBlock2D" if a else "DownBlock2D" for a in attn],
+        up_block_types=["AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attn)],
+        dropout=cfg["dropout"],
+        # The official timestep embedding: sin before cos, frequencies exp(-log(1e4) i / (half - 1)).
+        time_embedding_type="positional",
+        flip_sin_to_cos=False,
+        freq_shift=1,
+        # Official Downsample pads (0, 1, 0, 1) and convolves with stride 2, padding 0.
+        downsample_padding=0,
+        act_fn="silu",
+        norm_num_groups=32,
+        norm_eps=1e-6,
+        # One attention head over all channels, as the official AttnBlock.
+        attention_head_dim=None,
+        center_input_sample=False,
+        mid_block_scale_factor=1,
+    )
+
+
+def build_unet(cfg: Mapping[str, Any], device: torch.device | str | None = None) -> UNet2DModel:
+    """An (untrained) `UNet2DModel` with the architecture of the official config `cfg`."""
+    with torch.device(device or "cpu"):
+        return UNet2DModel(**diffusers_config(cfg))
+
+
+# Official name -> diffusers name, applied in order to each key. Up-block levels are renumbered separately
+# (the official `up.i` is level i, diffusers' `up_blocks` run from the deepest level up).
+_RENAMES: list[tuple[str, str]] = [
+    (r"^temb\.dense\.0\.", "time_embedding.linear_1."),
+    (r"^temb\.dense\.1\.", "time_embedding.linear_2."),
+    (r"^norm_out\.", "conv_norm_out."),
+    (r"^mid\.block_1\.", "mid_block.resnets.0."),
+    (r"^mid\.attn_1\.", "mid_block.attentions.0."),
+    (r"^mid\.block_2\.", "mid_block.resnets.1."),
+    (r"^(down|up)_blocks\.(\d+)\.block\.", r"\1_blocks.\2.resnets."),
+    (r"^(down|up)_blocks\.(\d+)\.attn\.", r"\1_blocks.\2.attentions."),
+    (r"^down_blocks\.(\d+)\.downsample\.", r"down_blocks.\1.downsamplers.0."),
+    (r"^up_blocks\.(\d+)\.upsample\.", r"up_blocks.\1.upsamplers.0."),
+    (r"\.temb_proj\.", ".time_emb_proj."),
+    (r"\.nin_shortcut\.", ".conv_shortcut."),
+    (r"(attentions\.\d+)\.norm\.", r"\1.group_norm."),
+    (r"(attentions\.\d+)\.q\.", r"\1.to_q."),
+    (r"(attentions\.\d+)\.k\.", r"\1.to_k."),
+    (r"(attentions\.\d+)\.v\.", r"\1.to_v."),
+    (r"(attentions\.\d+)\.proj_out\.", r"\1.to_out.0."),
+]
+_ATTN_PROJECTION = re.compile(r"attentions\.\d+\.(to_q|to_k|to_v|to_out\.0)\.weight$")
+
+
+def _diffusers_key(key: str, levels: int) -> str:
+    key = re.sub(r"^down\.(\d+)\.", r"down_blocks.\1.", key)
+    key = re.sub(r"^up\.(\d+)\.", lambda m: f"up_blocks.{levels - 1 - int(m.group(1))}.", key)
+    for pattern, repl in _RENAMES:
+        key = re.sub(pattern, repl, key)
+    return key
+
+
+def strip_data_parallel(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """Drop the `module.` prefix that torch.nn.DataParallel puts on every key (as in the CelebA ckpt.pth)."""
+    if state_dict and all(k.startswith("module.") for k in state_dict):
+        return {k[len("module."):]: v for k, v in state_dict.items()}
+    return dict(state_dict)
+
+
+def convert_official_state_dict(state_dict: Mapping[str, Tensor], cfg: Mapping[str, Any]) -> dict[str, Tensor]:
+    """Rename an official-layout state dict (with or without `module.`) to `build_unet(cfg)`'s keys."""
+    levels = len(cfg["ch_mult"])
+    converted = {}
+    for key, value in strip_data_parallel(state_dict).items():
+        new_key = _diffusers_key(key, levels)
+        # The official attention projections are 1x1 convolutions; diffusers uses linear layers.
+        if _ATTN_PROJECTION.search(new_key) and value.dim() == 4:
+            value = value[:, :, 0, 0]
+        converted[new_key] = value
+    return converted
+
+
+def load_official_weights(unet: UNet2DModel, state_dict: Mapping[str, Tensor], cfg: Mapping[str, Any],
+                          assign: bool = False) -> UNet2DModel:
+    """Load official-layout weights into `unet` (strict: every key and shape must match)."""
+    converted = convert_official_state_dict(state_dict, cfg)
+    expected = unet.state_dict()
+    missing, unexpected = sorted(set(expected) - set(converted)), sorted(set(converted) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"state dict does not match the U-Net of config {dict(cfg)}: "
+                         f"missing {missing[:5]}{'...' if len(missing) > 5 else ''} ({len(missing)}), "
+                         f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''} ({len(unexpected)})")
+    unet.load_state_dict(converted, strict=True, assign=assign)
+    return unet
+
+
+def eps_model_from_unet(unet: UNet2DModel) -> EpsModel:
+    """The `eps_model(x, t)` callable of a diffusers U-Net (switched to eval mode: no dropout)."""
+    unet.eval()
+
+    def eps_model(x: Tensor, t: Tensor) -> Tensor:
+        return unet(x, t).sample
+
+    return eps_model

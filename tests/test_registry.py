@@ -1,0 +1,77 @@
+import csv
+import re
+
+import pytest
+
+from ddim_eval.registry import get_model_spec, load_registry
+
+FACTS_MD5 = {"cifar10": "1fa350b952534ae442b1d5235cce5cd3", "lsun_bedroom": "1921fa46b66a3665e450e42f36c2720f",
+             "lsun_church": "fdc68a23938c2397caba4a260bc2445f"}
+
+
+def test_paper_models_are_registered():
+    registry = load_registry()
+    assert sorted(registry) == ["celeba", "cifar10", "lsun_bedroom", "lsun_church"]
+    assert {name: spec.md5 for name, spec in registry.items() if spec.md5} == FACTS_MD5
+    assert registry["celeba"].md5 is None and registry["celeba"].sha256 is None  # pinned on first download
+    assert registry["celeba"].layout == "ema_list" and registry["celeba"].manual
+    # The paper sampled CIFAR-10 with quadratic tau and every other dataset with linear tau.
+    assert {name: spec.spacing for name, spec in registry.items()} == {
+        "cifar10": "quadratic", "celeba": "linear", "lsun_bedroom": "linear", "lsun_church": "linear"}
+    assert {spec.image_shape for spec in registry.values()} == {(3, 32, 32), (3, 64, 64), (3, 256, 256)}
+    for spec in registry.values():
+        assert spec.T == 1000 and spec.alphas_cumprod()[0] == pytest.approx(1 - 1e-4)
+        assert re.fullmatch(r"https://heibox\.uni-heidelberg\.de/f/[0-9a-f]{20}/\?dl=1", spec.checkpoint_url) or \
+            "drive" in spec.checkpoint_url
+
+
+def test_unknown_model():
+    with pytest.raises(KeyError, match=r"unknown model 'imagenet'; registered: \['celeba', 'cifar10'"):
+        get_model_spec("imagenet")
+
+
+ENTRY = '''
+[m]
+spacing = "linear"
+checkpoint_url = "http://example.invalid/m.ckpt"
+checkpoint_file = "m.ckpt"
+layout = "state_dict"
+md5 = "{md5}"
+schedule = {{ beta_schedule = "linear", beta_start = 1e-4, beta_end = 0.02, T = 1000 }}
+unet = {{ ch = 32, ch_mult = [1, 2], num_res_blocks = 1, attn_resolutions = [4], dropout = 0.0, resolution = 8, in_channels = 3, out_ch = 3, resamp_with_conv = true }}
+'''
+
+
+@pytest.mark.parametrize("edit, message", [
+    (('spacing = "linear"', 'spacing = "cosine"'), r"model 'm' in .*: spacing 'cosine' is not one of"),
+    (('layout = "state_dict"', 'layout = "pickle"'), r"layout 'pickle' is not one of \['state_dict', 'ema_list'\]"),
+    (('md5 = "{md5}"', 'md5 = "abc"'), r"md5 'abc' is not 32 lowercase hex digits"),
+    (('spacing = "linear"', 'spacing = "linear"\nurl = "x"'), r"unknown keys \['url'\]"),
+    (('resolution = 8', 'resolution = 7'), "resolution 7 is not divisible"),
+    (('beta_schedule = "linear"', 'beta_schedule = "cosine"'), "beta_schedule 'cosine' is not one of"),
+])
+def test_bad_entries_are_named(tmp_path, edit, message):
+    path = tmp_path / "models.toml"
+    path.write_text(ENTRY.replace(*edit).format(md5="0" * 32))
+    with pytest.raises(ValueError, match=message):
+        load_registry(path)
+
+
+def test_paper_tables_ship_with_the_package():
+    from importlib.resources import files
+
+    rows = list(csv.DictReader(files("ddim_eval").joinpath("paper_tables.csv").open()))
+    assert len(rows) == 75
+    assert {r["table"] for r in rows} == {"1", "2", "3"}
+    cifar_s100 = [r for r in rows if r["table"] == "1" and r["dataset"] == "cifar10" and r["steps"] == "100"
+                  and r["variant"] == "eta=0.0"]
+    assert cifar_s100[0]["value"] == "4.16"
+
+
+def test_environment_yml_installs_the_project_with_its_test_extra():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "environment.yml").read_text()
+    assert "- -e .[test]" in text and "python=3.11" in text
+    assert 'requires-python = ">=3.10"' in (root / "pyproject.toml").read_text()
