@@ -5,12 +5,12 @@ The entries are data (`models.toml` beside this file); this module reads and val
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomllib
 
 from ddim_eval.schedule import BETA_SCHEDULES, SPACINGS, make_alphas_cumprod
 from ddim_eval.unet import diffusers_config
@@ -64,7 +64,8 @@ def _spec(name: str, entry: dict[str, Any], source: Path) -> ModelSpec:
         raise ValueError(f"{where}: layout {entry['layout']!r} is not one of {list(LAYOUTS)}")
     schedule = entry["schedule"]
     if set(schedule) != {"beta_schedule", "beta_start", "beta_end", "T"}:
-        raise ValueError(f"{where}: schedule needs exactly beta_schedule, beta_start, beta_end, T; got {sorted(schedule)}")
+        raise ValueError(f"{where}: schedule needs exactly beta_schedule, beta_start, beta_end, T; "
+                         f"got {sorted(schedule)}")
     if schedule["beta_schedule"] not in BETA_SCHEDULES:
         raise ValueError(f"{where}: beta_schedule {schedule['beta_schedule']!r} is not one of {sorted(BETA_SCHEDULES)}")
     for algo, length in (("md5", 32), ("sha256", 64)):

@@ -1,9 +1,9 @@
 """The generalized DDIM sampler (paper eq. 12), the official sigma-hat sampler, DDIM inversion and slerp.
 
 Every function takes `eps_model(x: Tensor[N, ...], t: LongTensor[N]) -> Tensor` and ascending 0-based
-`timesteps` (see `ddim_eval.schedule.timesteps`). Coefficients are computed in float64 on the host before the
-first network call, so bad arguments fail before any work and the loop itself issues no host syncs or copies;
-tensors stay in x's dtype and device.
+`timesteps` (see `ddim_eval.schedule.timesteps`). Coefficients are float64 Python numbers computed on the host,
+and every argument is checked before the first network call, so bad input fails before any work and the loop
+issues no host syncs or copies; tensors stay in x's dtype and device.
 """
 
 from __future__ import annotations
@@ -109,27 +109,19 @@ def predict_x0(x: Tensor, eps: Tensor, a: float) -> Tensor:
     return (x - math.sqrt(1.0 - a) * eps) / math.sqrt(a)
 
 
-def ddim_step(x: Tensor, eps: Tensor, a: float, a_next: float, sigma: float = 0.0,
-              z: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Paper eq. 12 from alpha a to alpha a_next; returns (x_next, x0_hat). Runs either direction (a_next > a
-    denoises, a_next < a is the inversion step)."""
+def ddim_step(x: Tensor, eps: Tensor, a: float, a_next: float, sigma: float = 0.0) -> tuple[Tensor, Tensor]:
+    """Paper eq. 12 from alpha a to alpha a_next, before its noise term sigma z; returns (x_next, x0_hat).
+    Runs either direction (a_next > a denoises, a_next < a is the inversion step)."""
     x0 = predict_x0(x, eps, a)
-    x_next = math.sqrt(a_next) * x0 + math.sqrt(max(1.0 - a_next - sigma**2, 0.0)) * eps
-    if sigma > 0:
-        x_next = x_next + sigma * z
-    return x_next, x0
+    return math.sqrt(a_next) * x0 + math.sqrt(max(1.0 - a_next - sigma**2, 0.0)) * eps, x0
 
 
-def sigma_hat_step(x: Tensor, eps: Tensor, a: float, a_next: float, sigma: float = 0.0,
-                   z: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """The official `ddpm_noisy` step: clamped x0_hat, the DDPM posterior mean between a and a_next, and
-    std sigma = sqrt(1 - a / a_next) (the "larger variance" sigma-hat of Table 1); returns (x_next, x0_hat)."""
+def sigma_hat_step(x: Tensor, eps: Tensor, a: float, a_next: float) -> tuple[Tensor, Tensor]:
+    """The official `ddpm_noisy` step before its noise term: clamped x0_hat and the DDPM posterior mean between
+    a and a_next (its noise std, sqrt(1 - a / a_next), is Table 1's sigma-hat); returns (mean, x0_hat)."""
     beta = 1.0 - a / a_next
     x0 = predict_x0(x, eps, a).clamp(-1.0, 1.0)
-    x_next = (math.sqrt(a_next) * beta / (1.0 - a)) * x0 + (math.sqrt(1.0 - beta) * (1.0 - a_next) / (1.0 - a)) * x
-    if sigma > 0:
-        x_next = x_next + sigma * z
-    return x_next, x0
+    return (math.sqrt(a_next) * beta / (1.0 - a)) * x0 + (math.sqrt(1.0 - beta) * (1.0 - a_next) / (1.0 - a)) * x, x0
 
 
 @torch.no_grad()
@@ -161,17 +153,21 @@ def sample(
         if len(noise) != len(steps):
             raise ValueError(f"noise has {len(noise)} tensors; need one per step ({len(steps)})")
         for i, z in enumerate(noise):
-            if z.shape != x_T.shape:
-                raise ValueError(f"noise[{i}] has shape {tuple(z.shape)}; need x_T's shape {tuple(x_T.shape)}")
-    update = sigma_hat_step if eta == SIGMA_HAT else ddim_step
+            if z.shape != x_T.shape or z.device != x_T.device:
+                raise ValueError(f"noise[{i}] has shape {tuple(z.shape)} on {z.device}; need x_T's shape "
+                                 f"{tuple(x_T.shape)} on {x_T.device}")
     x = x_T
     trajectory = Trajectory([x], []) if return_trajectory else None
     for i, step in enumerate(steps):
-        z = None
+        eps = _eval_eps(eps_model, x, step.t)
+        if eta == SIGMA_HAT:
+            x, x0 = sigma_hat_step(x, eps, step.a, step.a_next)
+        else:
+            x, x0 = ddim_step(x, eps, step.a, step.a_next, step.sigma)
         if step.sigma > 0:
             z = noise[i] if noise is not None else torch.randn(
                 x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        x, x0 = update(x, _eval_eps(eps_model, x, step.t), step.a, step.a_next, step.sigma, z)
+            x = x + step.sigma * z
         if trajectory is not None:
             trajectory.xs.append(x)
             trajectory.x0_preds.append(x0)

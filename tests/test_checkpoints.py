@@ -8,8 +8,16 @@ import threading
 import pytest
 import torch
 
-from ddim_eval.checkpoints import (CheckpointError, ChecksumError, DownloadError, cache_dir, download,
-                                   fetch_checkpoint, load_official_state_dict, load_unet)
+from ddim_eval.checkpoints import (
+    CheckpointError,
+    ChecksumError,
+    DownloadError,
+    cache_dir,
+    download,
+    fetch_checkpoint,
+    load_official_state_dict,
+    load_unet,
+)
 from ddim_eval.registry import load_registry
 from ddim_eval.sampling import sample
 from ddim_eval.unet import eps_model_from_unet

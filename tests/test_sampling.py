@@ -100,7 +100,7 @@ def test_bad_timesteps(ts, message):
 def test_bad_shapes():
     with pytest.raises(ValueError, match=r"noise has 3 tensors; need one per step \(10\)"):
         sample(EPS, X_T, timesteps(10), 1.0, noise=[torch.zeros_like(X_T)] * 3)
-    with pytest.raises(ValueError, match=r"noise\[0\] has shape \(8, 4\); need x_T's shape \(8, 1, 2, 2\)"):
+    with pytest.raises(ValueError, match=r"noise\[0\] has shape \(8, 4\) on cpu; need x_T's shape \(8, 1, 2, 2\)"):
         sample(EPS, X_T, timesteps(10), 1.0, noise=[torch.zeros(8, 4)] * 10)
     with pytest.raises(ValueError, match=r"eps_model returned shape \(8, 4\) for input shape \(8, 1, 2, 2\)"):
         sample(lambda x, t: x.reshape(8, 4), X_T, timesteps(10))

@@ -6,8 +6,13 @@ import pytest
 import torch
 
 from ddim_eval.registry import load_registry
-from ddim_eval.unet import build_unet, convert_official_state_dict, diffusers_config, eps_model_from_unet, \
-    load_official_weights
+from ddim_eval.unet import (
+    build_unet,
+    convert_official_state_dict,
+    diffusers_config,
+    eps_model_from_unet,
+    load_official_weights,
+)
 
 from helpers import TINY_UNET
 
