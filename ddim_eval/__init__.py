@@ -1,0 +1,1 @@
+"""ddim-eval: the science of the DDIM reproduction suite (schedules, samplers, inversion, paper networks)."""
