@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ddim_eval.sampling import EpsModel
+from ddim_eval.sampling import EpsModel, encode, sample
+from ddim_eval.schedule import make_alphas_cumprod, timesteps
 
 
 class GaussianMixture(NamedTuple):
@@ -86,9 +87,6 @@ def oracle_sweep(steps: list[int], etas: list, spacing: str = "linear", n: int =
     """Sample the demo mixture with its exact eps for every (S, eta), from shared x_T (paired comparisons), and
     encode/decode held-out draws at every S. Rows: S, eta, network evaluations, distinct timesteps, the moment
     errors of the samples, and the reconstruction MSE on the [0, 1] scale (eta = 0 rows only)."""
-    from ddim_eval.sampling import encode, sample
-    from ddim_eval.schedule import make_alphas_cumprod, timesteps
-
     mixture = demo_mixture(shape)
     alphas = make_alphas_cumprod()
     eps_model = mixture_eps_model(mixture, alphas)

@@ -44,11 +44,8 @@ class ModelSpec:
         return (self.unet["in_channels"], self.unet["resolution"], self.unet["resolution"])
 
     def alphas_cumprod(self) -> np.ndarray:
-        return make_alphas_cumprod(**self.schedule_args())
-
-    def schedule_args(self) -> dict[str, Any]:
         s = self.schedule
-        return dict(schedule=s["beta_schedule"], T=int(s["T"]), beta_start=s["beta_start"], beta_end=s["beta_end"])
+        return make_alphas_cumprod(s["beta_schedule"], self.T, s["beta_start"], s["beta_end"])
 
 
 def _spec(name: str, entry: dict[str, Any], source: Path) -> ModelSpec:
