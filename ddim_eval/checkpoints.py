@@ -20,7 +20,8 @@ from diffusers import UNet2DModel
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ddim_eval.registry import ModelSpec, get_model_spec
+from ddim_eval.io import atomic_path
+from ddim_eval.registry import PACKAGED, ModelSpec, get_model_spec
 from ddim_eval.unet import build_unet, load_official_weights, strip_data_parallel
 
 CACHE_ENV = "DDIM_EVAL_CACHE"
@@ -125,6 +126,12 @@ def fetch_checkpoint(spec: ModelSpec, cache: str | os.PathLike | None = None, *,
     Without a published checksum, the sha256 of the first copy is pinned in `<file>.sha256` and every later
     use is checked against it.
     """
+    if spec.checkpoint_url == PACKAGED:
+        path = Path(__file__).parent / spec.checkpoint_file
+        if not path.is_file():
+            raise CheckpointError(f"the packaged checkpoint of {spec.name!r} is missing: {path}")
+        verify_file(path, spec.md5, spec.sha256)
+        return path
     dest = cache_dir(cache) / spec.checkpoint_file
     pin = dest.with_name(dest.name + ".sha256")
     sha256 = spec.sha256 or (pin.read_text().strip() if pin.exists() else None)
@@ -137,9 +144,8 @@ def fetch_checkpoint(spec: ModelSpec, cache: str | os.PathLike | None = None, *,
         verify_file(dest, spec.md5, sha256)
     if spec.md5 is None and sha256 is None:
         digest = file_digest(dest, "sha256")
-        tmp = pin.with_name(pin.name + ".tmp")
-        tmp.write_text(digest + "\n")
-        os.replace(tmp, pin)
+        with atomic_path(pin) as tmp:
+            tmp.write_text(digest + "\n")
         print(f"ddim-eval: {spec.name} has no published checksum; pinned sha256 {digest} in {pin}",
               file=sys.stderr)
     return dest
@@ -164,11 +170,45 @@ def load_official_state_dict(path: Path, layout: str = "state_dict") -> dict[str
     return strip_data_parallel(obj)
 
 
+def load_safetensors(path: Path) -> dict[str, Tensor]:
+    """A state dict stored as safetensors (a format that cannot carry code)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"cannot read {path} as safetensors: {e}") from None
+
+
 def load_unet(model: str | ModelSpec, cache: str | os.PathLike | None = None, *,
               device: torch.device | str = "cpu", allow_download: bool = True) -> UNet2DModel:
     """The paper's network for a registered model name (or spec), weights fetched, verified and converted."""
     spec = get_model_spec(model) if isinstance(model, str) else model
     path = fetch_checkpoint(spec, cache, allow_download=allow_download)
-    state_dict = load_official_state_dict(path, spec.layout)
-    unet = load_official_weights(build_unet(spec.unet, device="meta"), state_dict, spec.unet, assign=True)
+    if spec.layout == "diffusers":
+        with torch.device("meta"):
+            unet = UNet2DModel(**spec.unet_config())
+        unet.load_state_dict(load_safetensors(path), strict=True, assign=True)
+    else:
+        state_dict = load_official_state_dict(path, spec.layout)
+        unet = load_official_weights(build_unet(spec.unet, device="meta"), state_dict, spec.unet, assign=True)
     return unet.to(device).eval().requires_grad_(False)
+
+
+def fetch_inception_weights(cache: str | os.PathLike | None = None, *, allow_download: bool = True) -> Path:
+    """torch-fidelity's Inception weights in the cache, checked against the sha256 prefix in their file name
+    (as torch.hub checks them). Pass the path as `feature_extractor_weights_path` on offline compute nodes."""
+    from ddim_eval.features import INCEPTION_SHA256_PREFIX, INCEPTION_WEIGHTS_URL
+
+    dest = cache_dir(cache) / "torch-fidelity" / INCEPTION_WEIGHTS_URL.rsplit("/", 1)[1]
+    if not dest.exists():
+        if not allow_download:
+            raise CheckpointError(f"Inception weights are not at {dest} and downloading is off; download "
+                                  f"{INCEPTION_WEIGHTS_URL} there")
+        download(INCEPTION_WEIGHTS_URL, dest)
+    digest = file_digest(dest, "sha256")
+    if not digest.startswith(INCEPTION_SHA256_PREFIX):
+        dest.unlink()
+        raise ChecksumError(f"{dest}: sha256 {digest} does not start with {INCEPTION_SHA256_PREFIX}; removed it")
+    return dest

@@ -5,20 +5,23 @@ The entries are data (`models.toml` beside this file); this module reads and val
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomllib
+import torch
 
 from ddim_eval.schedule import BETA_SCHEDULES, SPACINGS, make_alphas_cumprod
 from ddim_eval.unet import diffusers_config
 
 DEFAULT_REGISTRY = Path(__file__).with_name("models.toml")
-LAYOUTS = ("state_dict", "ema_list")
-_REQUIRED = ("spacing", "checkpoint_url", "checkpoint_file", "layout", "schedule", "unet")
-_OPTIONAL = ("md5", "sha256", "note", "manual")
+LAYOUTS = ("state_dict", "ema_list", "diffusers")
+# A checkpoint_url of PACKAGED means the file ships inside the ddim_eval package, at checkpoint_file.
+PACKAGED = "package"
+_REQUIRED = ("spacing", "checkpoint_url", "checkpoint_file", "layout", "schedule")
+_OPTIONAL = ("unet", "diffusers_unet", "md5", "sha256", "note", "manual")
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,8 @@ class ModelSpec:
     checkpoint_file: str
     layout: str
     schedule: dict[str, Any]
-    unet: dict[str, Any]
+    unet: dict[str, Any] | None = None
+    diffusers_unet: dict[str, Any] | None = None
     md5: str | None = None
     sha256: str | None = None
     note: str = ""
@@ -41,7 +45,12 @@ class ModelSpec:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return (self.unet["in_channels"], self.unet["resolution"], self.unet["resolution"])
+        cfg = self.unet_config()
+        return (cfg["in_channels"], cfg["sample_size"], cfg["sample_size"])
+
+    def unet_config(self) -> dict[str, Any]:
+        """`UNet2DModel` arguments: from the official config (`unet`) or given directly (`diffusers_unet`)."""
+        return diffusers_config(self.unet) if self.unet is not None else dict(self.diffusers_unet)
 
     def alphas_cumprod(self) -> np.ndarray:
         s = self.schedule
@@ -59,6 +68,13 @@ def _spec(name: str, entry: dict[str, Any], source: Path) -> ModelSpec:
         raise ValueError(f"{where}: spacing {entry['spacing']!r} is not one of {sorted(SPACINGS)}")
     if entry["layout"] not in LAYOUTS:
         raise ValueError(f"{where}: layout {entry['layout']!r} is not one of {list(LAYOUTS)}")
+    if ("unet" in entry) == ("diffusers_unet" in entry):
+        raise ValueError(f"{where}: give exactly one of unet (an official config) and diffusers_unet "
+                         f"(UNet2DModel arguments)")
+    if "diffusers_unet" in entry and entry["layout"] != "diffusers":
+        raise ValueError(f"{where}: a diffusers_unet model needs layout 'diffusers', got {entry['layout']!r}")
+    if entry["checkpoint_url"] == PACKAGED and not entry.get("sha256"):
+        raise ValueError(f"{where}: a packaged checkpoint needs its sha256")
     schedule = entry["schedule"]
     if set(schedule) != {"beta_schedule", "beta_start", "beta_end", "T"}:
         raise ValueError(f"{where}: schedule needs exactly beta_schedule, beta_start, beta_end, T; "
@@ -70,10 +86,21 @@ def _spec(name: str, entry: dict[str, Any], source: Path) -> ModelSpec:
         if digest is not None and (len(digest) != length or any(c not in "0123456789abcdef" for c in digest)):
             raise ValueError(f"{where}: {algo} {digest!r} is not {length} lowercase hex digits")
     try:
-        diffusers_config(entry["unet"])
-    except ValueError as e:
+        _check_unet_config(entry)
+    except (ValueError, TypeError) as e:
         raise ValueError(f"{where}: {e}") from None
     return ModelSpec(name=name, **entry)
+
+
+def _check_unet_config(entry: dict[str, Any]) -> None:
+    if "unet" in entry:
+        diffusers_config(entry["unet"])
+        return
+    from diffusers import UNet2DModel
+
+    # Instantiating on the meta device checks every argument without allocating weights.
+    with torch.device("meta"):
+        UNet2DModel(**entry["diffusers_unet"])
 
 
 def load_registry(path: str | Path = DEFAULT_REGISTRY) -> dict[str, ModelSpec]:

@@ -1,5 +1,7 @@
 """Small shared builders for the tests."""
 
+import pathlib
+
 import torch
 
 from ddim_eval.unet import build_unet, eps_model_from_unet
@@ -14,3 +16,13 @@ def tiny_unet(seed: int = 0, dtype: torch.dtype = torch.float32):
     unet = build_unet(TINY_UNET).to(dtype)
     # diffusers zero-initialises nothing here, but scale up the output so eps is O(1) and errors show.
     return unet, eps_model_from_unet(unet)
+
+
+class Payload:
+    """Unpickling this creates the file `target`: proof of whether a loader runs pickled code."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return pathlib.Path.touch, (pathlib.Path(self.target),)

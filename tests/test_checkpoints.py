@@ -2,7 +2,6 @@
 
 import hashlib
 import http.server
-import pathlib
 import threading
 
 import pytest
@@ -21,6 +20,8 @@ from ddim_eval.checkpoints import (
 from ddim_eval.registry import load_registry
 from ddim_eval.sampling import sample
 from ddim_eval.unet import eps_model_from_unet
+
+from helpers import Payload
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 MD5 = hashlib.md5(PAYLOAD).hexdigest()
@@ -224,14 +225,6 @@ def test_truncated_file_is_a_clear_error(tmp_path, reference):
         load_official_state_dict(path)
 
 
-class Payload:
-    def __init__(self, target):
-        self.target = target
-
-    def __reduce__(self):
-        return pathlib.Path.touch, (pathlib.Path(self.target),)
-
-
 def test_pickled_code_is_never_run(tmp_path):
     sentinel = tmp_path / "pwned"
     path = tmp_path / "evil.ckpt"
@@ -251,3 +244,22 @@ def test_wrong_layout_is_named(tmp_path):
     torch.save({"a": torch.zeros(1)}, path)
     with pytest.raises(CheckpointError, match="layout 'ema_list' expects a list"):
         load_official_state_dict(path, "ema_list")
+
+
+def test_inception_weights_fetch_checks_the_hash_prefix(server, tmp_path, monkeypatch):
+    import ddim_eval.features as features
+    from ddim_eval.checkpoints import fetch_inception_weights
+
+    prefix = hashlib.sha256(PAYLOAD).hexdigest()[:8]
+    server.files[f"/weights-{prefix}.pth"] = PAYLOAD
+    monkeypatch.setattr(features, "INCEPTION_WEIGHTS_URL", f"{server.url}/weights-{prefix}.pth")
+    monkeypatch.setattr(features, "INCEPTION_SHA256_PREFIX", prefix)
+    path = fetch_inception_weights(tmp_path)
+    assert path == tmp_path / "torch-fidelity" / f"weights-{prefix}.pth" and path.read_bytes() == PAYLOAD
+    assert fetch_inception_weights(tmp_path, allow_download=False) == path  # cached, verified again
+    path.write_bytes(PAYLOAD[:-1])
+    with pytest.raises(ChecksumError, match=f"does not start with {prefix}; removed it"):
+        fetch_inception_weights(tmp_path)
+    assert not path.exists()
+    with pytest.raises(CheckpointError, match="downloading is off"):
+        fetch_inception_weights(tmp_path, allow_download=False)

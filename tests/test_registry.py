@@ -11,6 +11,7 @@ FACTS_MD5 = {"cifar10": "1fa350b952534ae442b1d5235cce5cd3", "lsun_bedroom": "192
 
 def test_paper_models_are_registered():
     registry = load_registry()
+    assert registry.pop("digits").checkpoint_url == "package"  # the demo world's model, tested with it
     assert sorted(registry) == ["celeba", "cifar10", "lsun_bedroom", "lsun_church"]
     assert {name: spec.md5 for name, spec in registry.items() if spec.md5} == FACTS_MD5
     assert registry["celeba"].md5 is None and registry["celeba"].sha256 is None  # pinned on first download
@@ -26,7 +27,7 @@ def test_paper_models_are_registered():
 
 
 def test_unknown_model():
-    with pytest.raises(KeyError, match=r"unknown model 'imagenet'; registered: \['celeba', 'cifar10'"):
+    with pytest.raises(KeyError, match=r"unknown model 'imagenet'; registered: \['celeba', 'cifar10', 'digits'"):
         get_model_spec("imagenet")
 
 
@@ -44,7 +45,15 @@ unet = {{ ch = 32, ch_mult = [1, 2], num_res_blocks = 1, attn_resolutions = [4],
 
 @pytest.mark.parametrize("edit, message", [
     (('spacing = "linear"', 'spacing = "cosine"'), r"model 'm' in .*: spacing 'cosine' is not one of"),
-    (('layout = "state_dict"', 'layout = "pickle"'), r"layout 'pickle' is not one of \['state_dict', 'ema_list'\]"),
+    (('layout = "state_dict"', 'layout = "pickle"'), r"layout 'pickle' is not one of \['state_dict', 'ema_list', 'diffusers'\]"),
+    (('unet = {{', 'diffusers_unet = {{ sample_size = 8 }}\nunet = {{'), "exactly one of unet .* and diffusers_unet"),
+    (('unet = {{ ch = 32, ch_mult = [1, 2], num_res_blocks = 1, attn_resolutions = [4], dropout = 0.0, resolution = 8, '
+      'in_channels = 3, out_ch = 3, resamp_with_conv = true }}', 'diffusers_unet = {{ sample_size = 8 }}'),
+     "a diffusers_unet model needs layout 'diffusers'"),
+    (('layout = "state_dict"', 'layout = "diffusers"\ndiffusers_unet = {{ sample_size = 8, channels = 3 }}'),
+     "exactly one of"),
+    (('checkpoint_url = "http://example.invalid/m.ckpt"', 'checkpoint_url = "package"'),
+     "a packaged checkpoint needs its sha256"),
     (('md5 = "{md5}"', 'md5 = "abc"'), r"md5 'abc' is not 32 lowercase hex digits"),
     (('spacing = "linear"', 'spacing = "linear"\nurl = "x"'), r"unknown keys \['url'\]"),
     (('resolution = 8', 'resolution = 7'), "resolution 7 is not divisible"),
@@ -74,4 +83,20 @@ def test_environment_yml_installs_the_project_with_its_test_extra():
     root = Path(__file__).resolve().parents[1]
     text = (root / "environment.yml").read_text()
     assert "- -e .[test]" in text and "python=3.11" in text
-    assert 'requires-python = ">=3.10"' in (root / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.11"' in (root / "pyproject.toml").read_text()  # tomllib; the env's 3.11
+
+
+def test_diffusers_unet_entry(tmp_path):
+    entry = ENTRY.replace('layout = "state_dict"', 'layout = "diffusers"').replace(
+        'unet = {{ ch = 32, ch_mult = [1, 2], num_res_blocks = 1, attn_resolutions = [4], dropout = 0.0, '
+        'resolution = 8, in_channels = 3, out_ch = 3, resamp_with_conv = true }}',
+        'diffusers_unet = {{ sample_size = 16, in_channels = 2, out_channels = 2, norm_num_groups = 8, '
+        'block_out_channels = [8, 16], down_block_types = ["DownBlock2D", "DownBlock2D"], '
+        'up_block_types = ["UpBlock2D", "UpBlock2D"] }}')
+    path = tmp_path / "models.toml"
+    path.write_text(entry.format(md5="0" * 32))
+    spec = load_registry(path)["m"]
+    assert spec.image_shape == (2, 16, 16) and spec.unet_config()["block_out_channels"] == [8, 16]
+    path.write_text(entry.replace("sample_size = 16", "sample_size = 16, bogus = 1").format(md5="0" * 32))
+    with pytest.raises(ValueError, match="model 'm' in .*bogus"):
+        load_registry(path)

@@ -1,0 +1,69 @@
+"""Prepared image arrays: the on-disk format every dataset is turned into before sampling or reference statistics.
+
+A prepared split is one `.npy` file holding uint8 images in NCHW layout (the pixels the paper's PNGs would hold),
+read memory-mapped so a 50k-image split never has to be loaded at once. The demo world's dataset, `digits`, is
+scikit-learn's bundled `load_digits` (1797 8x8 grayscale images, no download), split once, reproducibly:
+a stratified 80/20 split with `random_state=0`, 1437 train and 360 test images.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ddim_eval.io import atomic_path
+
+DIGITS_SPLITS = ("train", "test")
+DIGITS_TEST_SIZE = 360
+DIGITS_SEED = 0
+
+
+def save_images(path: str | os.PathLike, images: np.ndarray) -> Path:
+    """Write a prepared split atomically (a temp file in the same folder, then rename)."""
+    path = Path(path)
+    _check_images(images, str(path))
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(images))
+    return path
+
+
+def load_images(path: str | os.PathLike) -> np.ndarray:
+    """A prepared split, memory-mapped: uint8 [N, C, H, W] with N > 0."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"prepared image array {path} does not exist")
+    images = np.load(path, mmap_mode="r", allow_pickle=False)
+    _check_images(images, str(path))
+    return images
+
+
+def _check_images(images: np.ndarray, where: str) -> None:
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise ValueError(f"{where}: need uint8 images [N, C, H, W]; got {images.dtype} with shape {images.shape}")
+    if len(images) == 0:
+        raise ValueError(f"{where}: the split is empty (0 images)")
+    if images.shape[1] not in (1, 3):
+        raise ValueError(f"{where}: need 1 or 3 channels (NCHW); got shape {images.shape}")
+
+
+def digits_split(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The demo split `split` of scikit-learn's digits: (uint8 images [N, 1, 8, 8], int64 labels [N])."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    if split not in DIGITS_SPLITS:
+        raise ValueError(f"digits split {split!r} is not one of {list(DIGITS_SPLITS)}")
+    digits = load_digits()
+    # Pixel values are counts 0..16; scale to the 0..255 range every other dataset uses.
+    images = np.floor(digits.images * (255 / 16) + 0.5).astype(np.uint8)[:, None]
+    train, test = train_test_split(np.arange(len(images)), test_size=DIGITS_TEST_SIZE, random_state=DIGITS_SEED,
+                                   stratify=digits.target)
+    index = train if split == "train" else test
+    return images[index], digits.target[index].astype(np.int64)
+
+
+def prepare_digits(out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write `train.npy` and `test.npy` of the digits demo dataset into `out_dir`."""
+    return {split: save_images(Path(out_dir) / f"{split}.npy", digits_split(split)[0]) for split in DIGITS_SPLITS}
