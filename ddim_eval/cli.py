@@ -86,6 +86,7 @@ def _train(args: argparse.Namespace) -> None:
     import torch
     from diffusers import UNet2DModel
 
+    from ddim_eval.checkpoints import file_digest
     from ddim_eval.datasets import load_images
     from ddim_eval.registry import get_model_spec
     from ddim_eval.train import save_weights, train_ddpm
@@ -100,8 +101,6 @@ def _train(args: argparse.Namespace) -> None:
     ema = train_ddpm(unet, images, spec.alphas_cumprod(), steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                      ema_decay=args.ema_decay, seed=args.seed, device=args.device)
     path = save_weights(args.out, ema)
-    from ddim_eval.checkpoints import file_digest
-
     print(f"{path}: sha256 {file_digest(path, 'sha256')}")
 
 
@@ -111,10 +110,10 @@ def _train_digits_cnn(args: argparse.Namespace) -> None:
     from ddim_eval.digits_cnn import accuracy, train_digits_cnn
     from ddim_eval.train import save_weights
 
-    model = train_digits_cnn(*digits_split("train"), epochs=args.epochs, seed=args.seed)
+    train, test = digits_split("train"), digits_split("test")
+    model = train_digits_cnn(*train, epochs=args.epochs, seed=args.seed)
     path = save_weights(args.out, model)
-    print(f"digits-cnn test accuracy {accuracy(model, *digits_split('test')):.4f} "
-          f"(train {accuracy(model, *digits_split('train')):.4f})")
+    print(f"digits-cnn test accuracy {accuracy(model, *test):.4f} (train {accuracy(model, *train):.4f})")
     print(f"{path}: sha256 {file_digest(path, 'sha256')}")
 
 

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ddim_eval import digits_cnn
 from ddim_eval.images import to_rgb
-from ddim_eval.io import save_npz
+from ddim_eval.io import load_npz, save_npz
 from ddim_eval.stats import FeatureStats, from_features, merge
 
 INCEPTION = "inception-v3-compat"
@@ -112,15 +112,10 @@ def save_features(path: str | os.PathLike, features: np.ndarray, extractor: str,
 
 def load_features(path: str | os.PathLike, extractor: str | None = None, layer: str | None = None) -> np.ndarray:
     """Read a features file, refusing one from another extractor or layer when those are given."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"features file {path} does not exist")
-    with np.load(path, allow_pickle=False) as z:
-        if not {"features", "extractor", "layer"} <= set(z.files):
-            raise ValueError(f"{path} is not a ddim-eval features file (features, extractor, layer)")
-        got = {"extractor": str(z["extractor"]), "layer": str(z["layer"])}
-        for key, want in (("extractor", extractor), ("layer", layer)):
-            if want is not None and got[key] != want:
-                raise ValueError(f"{path} holds features of {got['extractor']} layer {got['layer']}; "
-                                 f"expected {key} {want!r}")
-        return z["features"]
+    z = load_npz(path, ("features", "extractor", "layer"), "ddim-eval features")
+    got = {"extractor": str(z["extractor"]), "layer": str(z["layer"])}
+    for key, want in (("extractor", extractor), ("layer", layer)):
+        if want is not None and got[key] != want:
+            raise ValueError(f"{path} holds features of {got['extractor']} layer {got['layer']}; "
+                             f"expected {key} {want!r}")
+    return z["features"]

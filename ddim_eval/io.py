@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,3 +43,16 @@ def save_json(path: str | os.PathLike, record: dict[str, Any]) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(record, indent=2) + "\n")
     return Path(path)
+
+
+def load_npz(path: str | os.PathLike, keys: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
+    """The arrays `keys` of an `.npz` file (no pickles), or an error naming the file and what it should be."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in keys}
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path} is not a readable {what} file (needs {', '.join(keys)}): "
+                         f"{type(e).__name__}: {e}") from None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ddim_eval.io import save_npz
+from ddim_eval.io import load_npz, save_npz
 
 
 @dataclass(frozen=True)
@@ -88,15 +88,10 @@ def save_stats(path: str | os.PathLike, stats: FeatureStats) -> Path:
 
 def load_stats(path: str | os.PathLike, extractor: str | None = None, layer: str | None = None) -> FeatureStats:
     """Read a statistics file; with `extractor` / `layer` given, refuse one computed with others."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"statistics file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            n, mu, sigma = int(z["n"]), z["mu"].astype(np.float64), z["sigma"].astype(np.float64)
-            stats = FeatureStats(n, mu, sigma * (n - 1), str(z["extractor"]), str(z["layer"]))
-    except (KeyError, ValueError, OSError) as e:
-        raise ValueError(f"{path} is not a ddim-eval statistics file (mu, sigma, n, extractor, layer): {e}") from None
+    z = load_npz(path, ("mu", "sigma", "n", "extractor", "layer"), "ddim-eval statistics")
+    n = int(z["n"])
+    stats = FeatureStats(n, z["mu"].astype(np.float64), z["sigma"].astype(np.float64) * (n - 1), str(z["extractor"]),
+                         str(z["layer"]))
     for key, want in (("extractor", extractor), ("layer", layer)):
         if want is not None and getattr(stats, key) != want:
             raise ValueError(f"{path} holds statistics of {stats.describe()}; expected {key} {want!r}")

@@ -75,5 +75,10 @@ def test_bad_inputs():
 
 def test_not_a_stats_file(tmp_path):
     np.savez(tmp_path / "other.npz", x=np.zeros(3))
-    with pytest.raises(ValueError, match="other.npz is not a ddim-eval statistics file"):
+    with pytest.raises(ValueError, match="other.npz is not a readable ddim-eval statistics file"):
         load_stats(tmp_path / "other.npz")
+    save_stats(tmp_path / "cut.npz", from_features(_features(), "x", "y"))
+    data = (tmp_path / "cut.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cut.npz is not a readable ddim-eval statistics file"):
+        load_stats(tmp_path / "cut.npz")
