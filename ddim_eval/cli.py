@@ -148,16 +148,13 @@ def _reference_stats(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from ddim_eval.datasets import load_images
-    from ddim_eval.features import batches, extract, load_extractor, save_features
-    from ddim_eval.stats import save_stats
+    from ddim_eval.features import batches, extract, load_extractor, save_feature_set
 
     images = load_images(args.data)
     extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
     features, stats = extract(extractor, batches(images, args.batch_size), total=len(images))
-    out = Path(args.out_dir)
-    save_features(out / "features.npz", features, extractor.name, extractor.layer)
-    save_stats(out / "stats.npz", stats)
-    print(f"{out / 'stats.npz'}: {stats.describe()} of {args.data}")
+    save_feature_set(args.out_dir, features, stats)
+    print(f"{Path(args.out_dir) / 'stats.npz'}: {stats.describe()} of {args.data}")
 
 
 def _sample(args: argparse.Namespace) -> None:

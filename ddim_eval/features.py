@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from ddim_eval import digits_cnn
 from ddim_eval.images import to_rgb
 from ddim_eval.io import load_npz, save_npz
-from ddim_eval.stats import FeatureStats, from_features, merge
+from ddim_eval.stats import FeatureStats, from_features, merge, save_stats
 
 INCEPTION = "inception-v3-compat"
 INCEPTION_WEIGHTS_URL = URL_INCEPTION_V3
@@ -108,6 +108,13 @@ def extract(extractor: Extractor, image_batches: Iterable[Tensor], *, total: int
 def save_features(path: str | os.PathLike, features: np.ndarray, extractor: str, layer: str) -> Path:
     """Write features (float32 [N, d]) with the extractor and layer that made them, atomically."""
     return save_npz(path, features=features.astype(np.float32), extractor=np.str_(extractor), layer=np.str_(layer))
+
+
+def save_feature_set(out_dir: str | os.PathLike, features: np.ndarray, stats: FeatureStats) -> None:
+    """`features.npz` and `stats.npz` of one image set in `out_dir`, each written atomically."""
+    out_dir = Path(out_dir)
+    save_features(out_dir / "features.npz", features, stats.extractor, stats.layer)
+    save_stats(out_dir / "stats.npz", stats)
 
 
 def load_features(path: str | os.PathLike, extractor: str | None = None, layer: str | None = None) -> np.ndarray:

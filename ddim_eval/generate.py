@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +18,11 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ddim_eval.features import Extractor, extract, save_features
+from ddim_eval.features import Extractor, extract, save_feature_set
 from ddim_eval.images import check_finite, to_uint8
 from ddim_eval.io import save_json, save_npz
-from ddim_eval.sampling import EpsModel, Eta, sample
-from ddim_eval.stats import merge, save_stats
-from ddim_eval.timing import synchronize, timing_record
+from ddim_eval.sampling import EpsModel, Eta
+from ddim_eval.timing import timed_sample, timing_record
 
 
 def shard_seed(model: str, shard: int) -> int:
@@ -55,12 +53,8 @@ def sample_shard(eps_model: EpsModel, model: str, shard: int, n: int, shape: tup
               disable=not progress) as bar:
         for b, start in enumerate(range(0, n, batch_size)):
             gen = torch.Generator(device=device).manual_seed((seed + 1 + b) % 2**63)
-            x = x_T[start:start + batch_size].to(device, dtype)
-            synchronize(device)
-            t0 = time.perf_counter()
-            x0 = sample(eps_model, x, timesteps, eta, alphas_cumprod=alphas_cumprod, generator=gen)
-            synchronize(device)
-            seconds = time.perf_counter() - t0
+            x0, seconds = timed_sample(eps_model, x_T[start:start + batch_size].to(device, dtype), timesteps, eta,
+                                       alphas_cumprod=alphas_cumprod, generator=gen)
             check_finite(x0, f"samples of {model} shard {shard}, images {start}..{start + len(x0) - 1}")
             bar.update(len(x0))
             yield to_uint8(x0).cpu(), seconds
@@ -75,20 +69,21 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
     features.npz, stats.npz, timing.json (plus samples.npz, uint8 NCHW, with keep_samples).
     Timing excludes the first batch (warm-up) when there is more than one. Returns the timing record."""
     out_dir = Path(out_dir)
-    images, seconds, features, stats = [], [], [], None
-    for batch, secs in sample_shard(eps_model, model, shard, n, shape, timesteps, eta, alphas_cumprod,
-                                    batch_size=batch_size, device=device, dtype=dtype, progress=progress):
-        f, part = extract(extractor, [batch], progress=False)
-        stats = part if stats is None else merge(stats, part)
-        features.append(f)
-        seconds.append(secs)
-        if keep_samples:
-            images.append(batch.numpy())
+    images, seconds = [], []
+
+    def sampled_batches() -> Iterator[Tensor]:
+        for batch, secs in sample_shard(eps_model, model, shard, n, shape, timesteps, eta, alphas_cumprod,
+                                        batch_size=batch_size, device=device, dtype=dtype, progress=progress):
+            seconds.append(secs)
+            if keep_samples:
+                images.append(batch.numpy())
+            yield batch
+
+    features, stats = extract(extractor, sampled_batches(), progress=False)
     timed = seconds[1:] if len(seconds) > 1 else seconds
     timed_images = n - min(batch_size, n) if len(seconds) > 1 else n
     record = (describe or {}) | timing_record(sum(timed), timed_images, timesteps, batch_size, device, dtype)
-    save_features(out_dir / "features.npz", np.concatenate(features), extractor.name, extractor.layer)
-    save_stats(out_dir / "stats.npz", stats)
+    save_feature_set(out_dir, features, stats)
     if keep_samples:
         save_npz(out_dir / "samples.npz", images=np.concatenate(images))
     save_json(out_dir / "timing.json", record)

@@ -26,6 +26,16 @@ def synchronize(device: torch.device | str) -> None:
         torch.cuda.synchronize(device)
 
 
+def timed_sample(eps_model: EpsModel, x: torch.Tensor, timesteps: list[int], eta: Eta, *,
+                 alphas_cumprod: np.ndarray, generator: torch.Generator | None = None) -> tuple[torch.Tensor, float]:
+    """`sample(...)` and its wall time in seconds, the device synchronised before and after."""
+    synchronize(x.device)
+    t0 = time.perf_counter()
+    x0 = sample(eps_model, x, timesteps, eta, alphas_cumprod=alphas_cumprod, generator=generator)
+    synchronize(x.device)
+    return x0, time.perf_counter() - t0
+
+
 def timing_record(seconds: float, images: int, timesteps: list[int], batch_size: int, device: torch.device | str,
                   dtype: torch.dtype) -> dict:
     """Per-image-per-step cost, throughput and the derived hours for 50k images, with what they were measured on."""
@@ -52,11 +62,7 @@ def time_sampling(eps_model: EpsModel, shape: tuple[int, ...], timesteps: list[i
     gen = torch.Generator(device=device).manual_seed(0)
 
     def run() -> float:
-        synchronize(device)
-        t0 = time.perf_counter()
-        sample(eps_model, x, timesteps, eta, alphas_cumprod=alphas_cumprod, generator=gen)
-        synchronize(device)
-        return time.perf_counter() - t0
+        return timed_sample(eps_model, x, timesteps, eta, alphas_cumprod=alphas_cumprod, generator=gen)[1]
 
     for _ in range(warmup):
         run()
