@@ -1,0 +1,120 @@
+"""Tables 1-3 and the Figure 4 timings of a run, as tidy CSV and as Markdown laid out like the paper's tables.
+
+One CSV row per measured value: dataset, S, variant, spacing, n, distinct timesteps, metric, extractor, value,
+the paper's value for the same entry (where the paper has one) and the difference. The Markdown puts S across the
+columns, as the paper does, each entry "ours (paper)", and marks with "!" an entry further from the paper than
+TOLERANCE (relative): 10% for FID, 50% for Table 2's reconstruction error (printed by the paper to one or two
+significant digits). Numbers from another extractor than Inception are never compared with the paper's FID.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ddim_eval import grid
+from ddim_eval.features import INCEPTION
+from ddim_eval.io import atomic_path
+from ddim_eval.schedule import timesteps
+
+PAPER_TABLES = Path(__file__).with_name("paper_tables.csv")
+TOLERANCE = {"fid": 0.10, "recon_mse": 0.50}
+COLUMNS = ("table", "dataset", "S", "variant", "spacing", "n", "distinct_timesteps", "metric", "extractor", "device",
+           "value", "paper_value", "difference")
+_TABLE_NUMBER = {"table1": "1", "table2": "2", "table3": "3"}
+
+
+def paper_values(path: str | os.PathLike = PAPER_TABLES) -> dict[tuple[str, str, int, str, str], float]:
+    """(table, dataset, S, variant, metric) -> the paper's number."""
+    with open(path, newline="") as f:
+        return {(r["table"], r["dataset"], int(r["steps"]), r["variant"], r["metric"]): float(r["value"])
+                for r in csv.DictReader(f)}
+
+
+def _read(path: str) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def _row(table: str, dataset: str, steps: int, variant: str, spacing: str, n: int, metric: str, extractor: str,
+         value: float, paper: dict, device: str = "") -> dict[str, Any]:
+    comparable = metric != "fid" or extractor == INCEPTION
+    ref = paper.get((_TABLE_NUMBER.get(table, ""), dataset, steps, variant, metric)) if comparable else None
+    return {"table": table, "dataset": dataset, "S": steps, "variant": variant, "spacing": spacing, "n": n,
+            "distinct_timesteps": len(set(timesteps(steps, spacing))), "metric": metric, "extractor": extractor,
+            "device": device, "value": value, "paper_value": ref, "difference": None if ref is None else value - ref}
+
+
+def collect(config: dict[str, Any], out: str, paper_path: str | os.PathLike = PAPER_TABLES) -> dict[str, list[dict]]:
+    """Rows of each table from a run's result files."""
+    paper = paper_values(paper_path)
+    tables: dict[str, list[dict]] = {}
+    for table in grid.FID_TABLES:
+        rows = []
+        t = config[table]
+        for d in t["datasets"]:
+            sp = grid.spacing(config, d)
+            for s in t["steps"]:
+                for v in map(grid.variant_label, t["variants"]):
+                    m = _read(grid.CELL_DIR.format(out=out, dataset=d, spacing=sp, steps=s, variant=v)
+                              + "/metrics.json")
+                    rows.append(_row(table, d, s, v, sp, m["n"], "fid", m["extractor"], m["fid"], paper))
+        tables[table] = rows
+    tables["table2"] = [
+        _row("table2", d, s, "eta=0.0", sp, r["n"], "recon_mse", "", r["mse"], paper)
+        for d, sp, s in grid.recon_runs(config)
+        for r in [_read(grid.RECON_PATH.format(out=out, dataset=d, spacing=sp, steps=s))]]
+    tables["timing"] = [
+        _row("timing", d, s, "eta=0.0", sp, r["batch_size"], "hours_per_50k", "", r["hours_per_50k"], paper,
+             device=r["device"])
+        for d, sp, s in grid.timing_runs(config)
+        for r in [_read(grid.TIMING_PATH.format(out=out, dataset=d, spacing=sp, steps=s))]]
+    return tables
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def markdown(table: str, rows: list[dict]) -> str:
+    """The paper's layout: one line per (dataset, variant), S across; "ours (paper)" and "!" past TOLERANCE."""
+    steps = sorted({r["S"] for r in rows})
+    lines = [f"| dataset | variant | {' | '.join(f'S={s}' for s in steps)} |", "|---|---|" + "---|" * len(steps)]
+    keyed = {(r["dataset"], r["variant"], r["S"]): r for r in rows}
+    for dataset, variant in dict.fromkeys((r["dataset"], r["variant"]) for r in rows):
+        entries = []
+        for s in steps:
+            r = keyed.get((dataset, variant, s))
+            if r is None:
+                entries.append("")
+                continue
+            text = _fmt(r["value"])
+            if r["paper_value"] is not None:
+                far = abs(r["difference"]) > TOLERANCE.get(r["metric"], 0) * abs(r["paper_value"])
+                text += f" ({_fmt(r['paper_value'])}){' !' if far else ''}"
+            entries.append(text)
+        lines.append(f"| {dataset} | {variant} | {' | '.join(entries)} |")
+    metric = {r["metric"] for r in rows}
+    source = {r["extractor"] or r["device"] for r in rows} - {""}
+    note = f"{', '.join(sorted(metric))}" + (f" from {', '.join(sorted(source))}" if source else "")
+    return "\n".join(lines) + f"\n\nValues: {note}. In parentheses: the paper's value; ! marks a difference " \
+                              f"beyond the tolerance {TOLERANCE}.\n"
+
+
+def write_tables(tables: dict[str, list[dict]], paths: Iterable[str | os.PathLike]) -> None:
+    """Write `<name>.csv` and `<name>.md` for each table to the given paths (matched by file name), atomically."""
+    for path in map(Path, paths):
+        rows = tables[path.stem]
+        with atomic_path(path) as tmp:
+            if path.suffix == ".csv":
+                buf = io.StringIO()
+                writer = csv.DictWriter(buf, fieldnames=COLUMNS)
+                writer.writeheader()
+                writer.writerows(rows)
+                tmp.write_text(buf.getvalue())
+            else:
+                tmp.write_text(markdown(path.stem, rows))

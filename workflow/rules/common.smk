@@ -1,0 +1,70 @@
+# Shared by every rule: the validated config, the grid it defines, and the output paths.
+import os
+import sys
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from ddim_eval import grid
+
+validate(config, "../../config/schema.yaml")
+try:
+    grid.check_config(config)
+except ValueError as e:
+    raise WorkflowError(f"config: {e}") from None
+
+# Rules call the library's command line through this interpreter, so the environment that runs Snakemake is
+# the one that runs the jobs.
+DDIM_EVAL = f"{sys.executable} -m ddim_eval.cli"
+OUT = f"results/{config['run']}"
+CELLS = grid.fid_cells(config)
+SHARDS = dict(grid.shards(config))
+CELL_DIR = grid.CELL_DIR.replace("{out}", OUT)
+RECON_PATH = grid.RECON_PATH.replace("{out}", OUT)
+TIMING_PATH = grid.TIMING_PATH.replace("{out}", OUT)
+TABLES = [f"{OUT}/tables/{name}.{ext}" for name in grid.ALL_TABLES for ext in ("csv", "md")]
+
+wildcard_constraints:
+    dataset="[A-Za-z0-9_]+",
+    split="[A-Za-z0-9_]+",
+    spacing="linear|quadratic",
+    steps="[0-9]+",
+    shard="[0-9]+",
+    variant="eta=[0-9.]+|sigma_hat",
+
+
+def dataset_split(dataset, split):
+    return f"resources/{dataset}/{split}.npy"
+
+
+def reference_dir(dataset):
+    return f"{OUT}/reference/{dataset}-{config['datasets'][dataset]['reference_split']}"
+
+
+def extractor_args():
+    e = config["extractor"]
+    args = f"--extractor {e['name']}"
+    if e.get("layer"):
+        args += f" --layer {e['layer']}"
+    if e.get("weights_path"):
+        args += f" --weights-path {e['weights_path']}"
+    return args
+
+
+def model(wildcards):
+    return config["datasets"][wildcards.dataset]["model"]
+
+
+def _check_prepared_data():
+    """Datasets prepared by hand must be in place before the DAG is built: say exactly where and what."""
+    for name, entry in config["datasets"].items():
+        if entry["source"] != "prepared":
+            continue
+        splits = {entry["reference_split"], entry.get("recon_split")} - {None}
+        for path in (dataset_split(name, s) for s in sorted(splits)):
+            if not os.path.exists(path):
+                raise WorkflowError(f"dataset {name!r} (source: prepared) needs {path}: a uint8 NumPy array "
+                                    "[N, C, H, W] of the split's images (ddim_eval.datasets.save_images writes one)")
+
+
+_check_prepared_data()

@@ -1,0 +1,34 @@
+# Table 2 (reconstruction error per S) and Figure 4 (sampling time per S).
+
+
+rule reconstruct:
+    input:
+        lambda wc: dataset_split(wc.dataset, config["datasets"][wc.dataset]["recon_split"]),
+    output:
+        RECON_PATH,
+    params:
+        model=model,
+        n=f"--n {config['table2']['n']}" if config["table2"].get("n") else "",
+        device=config.get("device", "cpu"),
+        batch=config.get("batch_size", 256),
+    log:
+        OUT + "/logs/reconstruct/{dataset}/{spacing}/S{steps}.log",
+    shell:
+        "{DDIM_EVAL} reconstruct {params.model} {input} {output} --steps {wildcards.steps} "
+        "--spacing {wildcards.spacing} {params.n} --device {params.device} --batch-size {params.batch} > {log} 2>&1"
+
+
+rule timing:
+    output:
+        TIMING_PATH,
+    params:
+        model=model,
+        device=config.get("device", "cpu"),
+        batch=config["timing"].get("batch_size", 256),
+    # Alone on the machine: a timing shared with other jobs measures them too.
+    threads: workflow.cores
+    log:
+        OUT + "/logs/timing/{dataset}/{spacing}/S{steps}.log",
+    shell:
+        "{DDIM_EVAL} time {params.model} {output} --steps {wildcards.steps} --spacing {wildcards.spacing} "
+        "--device {params.device} --batch-size {params.batch} > {log} 2>&1"
