@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 
 from ddim_eval.schedule import SPACINGS, describe_timesteps, timesteps
@@ -79,6 +80,27 @@ def _prepare_digits(args: argparse.Namespace) -> None:
     from ddim_eval.datasets import prepare_digits
 
     for split, path in prepare_digits(args.out_dir).items():
+        print(f"{split}: {path}")
+
+
+def _fetch_cifar10(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from ddim_eval.checkpoints import download, verify_file
+    from ddim_eval.datasets import CIFAR10_MD5, CIFAR10_URL
+
+    dest = Path(args.dest)
+    if dest.exists():
+        verify_file(dest, md5=CIFAR10_MD5)
+    else:
+        download(CIFAR10_URL, dest, md5=CIFAR10_MD5)
+    print(f"{dest}: md5 {CIFAR10_MD5} verified")
+
+
+def _prepare_cifar10(args: argparse.Namespace) -> None:
+    from ddim_eval.datasets import prepare_cifar10
+
+    for split, path in prepare_cifar10(args.archive, args.out_dir).items():
         print(f"{split}: {path}")
 
 
@@ -304,6 +326,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("out_dir")
     p.set_defaults(func=_prepare_digits)
 
+    p = sub.add_parser("fetch-cifar10", help="download the CIFAR-10 python archive, md5-verified (resumable)")
+    p.add_argument("dest", help="where the .tar.gz goes")
+    p.set_defaults(func=_fetch_cifar10)
+
+    p = sub.add_parser("prepare-cifar10", help="train.npy (50k) and test.npy (10k) from the CIFAR-10 archive")
+    p.add_argument("archive")
+    p.add_argument("out_dir")
+    p.set_defaults(func=_prepare_cifar10)
+
     p = sub.add_parser("train", help="train a registered diffusers_unet model from scratch (DDPM objective, EMA)")
     p.add_argument("model", help="registry name, e.g. digits")
     p.add_argument("data", help="prepared training array (.npy, uint8 NCHW)")
@@ -386,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, KeyError, RuntimeError, OSError, ArithmeticError) as e:
+    except (ValueError, KeyError, RuntimeError, OSError, ArithmeticError, pickle.UnpicklingError) as e:
         sys.exit(f"ddim-eval {args.command}: error: {e}")
 
 

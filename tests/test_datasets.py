@@ -1,7 +1,13 @@
+import io
+import pickle
+import tarfile
+
 import numpy as np
 import pytest
 
-from ddim_eval.datasets import digits_split, load_images, prepare_digits, save_images
+from ddim_eval.datasets import digits_split, load_images, prepare_cifar10, prepare_digits, save_images
+
+from helpers import Payload
 
 
 def test_digits_split_is_fixed_disjoint_and_stratified(digits_images):
@@ -45,3 +51,45 @@ def test_bad_arrays(tmp_path):
         load_images(tmp_path / "missing.npy")
     with pytest.raises(ValueError, match="split 'val'"):
         digits_split("val")
+
+
+def _fake_cifar10(path, n_per_batch=4, payload=None):
+    """A CIFAR-10 python archive in the official layout (pickled dicts with bytes keys), small."""
+    rng = np.random.default_rng(0)
+    batches = {}
+    with tarfile.open(path, "w:gz") as tar:
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            data = rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8)
+            batches[name] = data
+            obj = {b"batch_label": name.encode(), b"labels": [0] * n_per_batch, b"data": data,
+                   b"filenames": [b"x.png"] * n_per_batch}
+            if payload is not None and name == "test_batch":
+                obj[b"extra"] = payload
+            blob = pickle.dumps(obj, protocol=2)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    return batches
+
+
+def test_prepare_cifar10_layout(tmp_path):
+    batches = _fake_cifar10(tmp_path / "cifar.tar.gz")
+    paths = prepare_cifar10(tmp_path / "cifar.tar.gz", tmp_path / "out")
+    train, test = load_images(paths["train"]), load_images(paths["test"])
+    assert train.shape == (20, 3, 32, 32) and test.shape == (4, 3, 32, 32)
+    # Row layout: 1024 red values, then green, then blue, each row-major over 32x32; batches in order 1..5.
+    row = batches["data_batch_2"][1]
+    np.testing.assert_array_equal(train[5, 1], row[1024:2048].reshape(32, 32))
+    np.testing.assert_array_equal(test[3, 2, 31], batches["test_batch"][3][3072 - 32:])
+
+
+def test_prepare_cifar10_never_runs_pickled_code(tmp_path):
+    sentinel = tmp_path / "pwned"
+    _fake_cifar10(tmp_path / "evil.tar.gz", payload=Payload(sentinel))
+    with pytest.raises(pickle.UnpicklingError, match="refusing to unpickle "):
+        prepare_cifar10(tmp_path / "evil.tar.gz", tmp_path / "out")
+    assert not sentinel.exists()
+    with tarfile.open(tmp_path / "empty.tar.gz", "w:gz"):
+        pass
+    with pytest.raises(ValueError, match="has no cifar-10-batches-py/data_batch_1"):
+        prepare_cifar10(tmp_path / "empty.tar.gz", tmp_path / "out")

@@ -13,3 +13,30 @@ rule prepare_digits:
 
 localrules:
     prepare_digits,
+
+
+rule download_cifar10:
+    output:
+        "resources/downloads/cifar-10-python.tar.gz",
+    log:
+        "resources/logs/download_cifar10.log",
+    retries: 2
+    shell:
+        "{DDIM_EVAL} fetch-cifar10 {output} > {log} 2>&1"
+
+
+rule prepare_cifar10:
+    input:
+        rules.download_cifar10.output,
+    output:
+        train="resources/cifar10/train.npy",
+        test="resources/cifar10/test.npy",
+    log:
+        "resources/logs/prepare_cifar10.log",
+    shell:
+        "{DDIM_EVAL} prepare-cifar10 {input} resources/cifar10 > {log} 2>&1"
+
+
+# Downloads run where Snakemake runs (compute nodes may have no internet); the rest may go to a cluster.
+localrules:
+    download_cifar10,
