@@ -9,8 +9,8 @@ rule reference_stats:
         features=OUT + "/reference/{dataset}-{split}/features.npz",
     params:
         extractor=extractor_args(),
-        device=config.get("device", "cpu"),
-        batch=config.get("batch_size", 256),
+        device=DEVICE,
+        batch=BATCH,
     log:
         OUT + "/logs/reference_stats/{dataset}-{split}.log",
     shell:
@@ -28,8 +28,8 @@ rule sample_shard:
         eta=lambda wc: grid.parse_variant(wc.variant),
         n=lambda wc: SHARDS[int(wc.shard)],
         extractor=extractor_args(),
-        device=config.get("device", "cpu"),
-        batch=config.get("batch_size", 256),
+        device=DEVICE,
+        batch=BATCH,
         keep="--keep-samples" if config.get("keep_samples") else "",
     log:
         OUT + "/logs/sample/{dataset}/{spacing}/S{steps}/{variant}/shard{shard}.log",

@@ -22,6 +22,8 @@ SHARDS = dict(grid.shards(config))
 CELL_DIR = grid.CELL_DIR.replace("{out}", OUT)
 RECON_PATH = grid.RECON_PATH.replace("{out}", OUT)
 TIMING_PATH = grid.TIMING_PATH.replace("{out}", OUT)
+DEVICE = config.get("device", "cpu")
+BATCH = config.get("batch_size", 256)
 TABLES = [f"{OUT}/tables/{name}.{ext}" for name in grid.ALL_TABLES for ext in ("csv", "md")]
 
 wildcard_constraints:

@@ -9,8 +9,8 @@ rule reconstruct:
     params:
         model=model,
         n=f"--n {config['table2']['n']}" if config["table2"].get("n") else "",
-        device=config.get("device", "cpu"),
-        batch=config.get("batch_size", 256),
+        device=DEVICE,
+        batch=BATCH,
     log:
         OUT + "/logs/reconstruct/{dataset}/{spacing}/S{steps}.log",
     shell:
@@ -23,7 +23,7 @@ rule timing:
         TIMING_PATH,
     params:
         model=model,
-        device=config.get("device", "cpu"),
+        device=DEVICE,
         batch=config["timing"].get("batch_size", 256),
     # Alone on the machine: a timing shared with other jobs measures them too.
     threads: workflow.cores
