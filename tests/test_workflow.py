@@ -122,7 +122,9 @@ def test_paper_quick_config_plans_cifar10(tmp_path):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "--configfile",
                              str(ROOT / "config/paper-quick.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    # 4 S x eta {0, 1} cells (Table 3's eta = 0 column reuses Table 1's), 2 shards of 5000 each.
-    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 8, "download_cifar10": 1, "prepare_cifar10": 1,
-                                         "reconstruct": 4, "reference_stats": 1, "sample_shard": 16, "tables": 1,
-                                         "timing": 4, "total": 37}
+    # 4 S x eta {0, 1} cells (Table 3's eta = 0 column reuses Table 1's), 2 shards of 5000 each; the checkpoint
+    # and the archive are fetched by local rules, once.
+    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 8, "download_cifar10": 1, "fetch_checkpoint": 1,
+                                         "prepare_cifar10": 1, "reconstruct": 4, "reference_stats": 1,
+                                         "sample_shard": 16, "tables": 1, "timing": 4, "total": 38}
+    assert "resources/checkpoints/ema_diffusion_cifar10_model/model-790000.ckpt" in result.stdout

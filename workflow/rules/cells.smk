@@ -19,6 +19,8 @@ rule reference_stats:
 
 
 rule sample_shard:
+    input:
+        checkpoint=checkpoint,
     output:
         stats=CELL_DIR + "/shard{shard}/stats.npz",
         features=CELL_DIR + "/shard{shard}/features.npz",

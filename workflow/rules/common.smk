@@ -1,5 +1,6 @@
 # Shared by every rule: the validated config, the grid it defines, and the output paths.
 import os
+import re
 import sys
 
 from snakemake.exceptions import WorkflowError
@@ -14,8 +15,11 @@ except ValueError as e:
     raise WorkflowError(f"config: {e}") from None
 
 # Rules call the library's command line through this interpreter, so the environment that runs Snakemake is
-# the one that runs the jobs.
-DDIM_EVAL = f"{sys.executable} -m ddim_eval.cli"
+# the one that runs the jobs. Checkpoints live in CACHE, filled only by the local fetch rule: every other job
+# runs with downloads switched off, so compute nodes never need the network.
+CACHE = config.get("checkpoint_cache", "resources/checkpoints")
+FETCH = f"DDIM_EVAL_CACHE={CACHE} {sys.executable} -m ddim_eval.cli"
+DDIM_EVAL = f"DDIM_EVAL_OFFLINE=1 {FETCH}"
 OUT = f"results/{config['run']}"
 CELLS = grid.fid_cells(config)
 SHARDS = dict(grid.shards(config))
@@ -55,6 +59,16 @@ def extractor_args():
 
 def model(wildcards):
     return config["datasets"][wildcards.dataset]["model"]
+
+
+# Downloadable checkpoints the config's datasets need: cache path -> model name (packaged ones need none).
+CHECKPOINTS = {spec.checkpoint_file: spec.name for spec in (grid.model_spec(config, d) for d in config["datasets"])
+               if spec.checkpoint_url != "package"}
+
+
+def checkpoint(wildcards):
+    spec = grid.model_spec(config, wildcards.dataset)
+    return [f"{CACHE}/{spec.checkpoint_file}"] if spec.checkpoint_file in CHECKPOINTS else []
 
 
 def _check_prepared_data():

@@ -22,7 +22,7 @@ rule download_cifar10:
         "resources/logs/download_cifar10.log",
     retries: 2
     shell:
-        "{DDIM_EVAL} fetch-cifar10 {output} > {log} 2>&1"
+        "{FETCH} fetch-cifar10 {output} > {log} 2>&1"
 
 
 rule prepare_cifar10:
@@ -37,6 +37,21 @@ rule prepare_cifar10:
         "{DDIM_EVAL} prepare-cifar10 {input} resources/cifar10 > {log} 2>&1"
 
 
+rule fetch_checkpoint:
+    output:
+        CACHE + "/{checkpoint}",
+    wildcard_constraints:
+        checkpoint="|".join(re.escape(c) for c in CHECKPOINTS) or "(?!)",
+    params:
+        model=lambda wc: CHECKPOINTS[wc.checkpoint],
+    log:
+        "resources/logs/fetch_checkpoint/{checkpoint}.log",
+    retries: 2
+    shell:
+        "{FETCH} fetch {params.model} > {log} 2>&1"
+
+
 # Downloads run where Snakemake runs (compute nodes may have no internet); the rest may go to a cluster.
 localrules:
     download_cifar10,
+    fetch_checkpoint,

@@ -3,7 +3,8 @@
 
 rule reconstruct:
     input:
-        lambda wc: dataset_split(wc.dataset, config["datasets"][wc.dataset]["recon_split"]),
+        split=lambda wc: dataset_split(wc.dataset, config["datasets"][wc.dataset]["recon_split"]),
+        checkpoint=checkpoint,
     output:
         RECON_PATH,
     params:
@@ -14,11 +15,13 @@ rule reconstruct:
     log:
         OUT + "/logs/reconstruct/{dataset}/{spacing}/S{steps}.log",
     shell:
-        "{DDIM_EVAL} reconstruct {params.model} {input} {output} --steps {wildcards.steps} "
+        "{DDIM_EVAL} reconstruct {params.model} {input.split} {output} --steps {wildcards.steps} "
         "--spacing {wildcards.spacing} {params.n} --device {params.device} --batch-size {params.batch} > {log} 2>&1"
 
 
 rule timing:
+    input:
+        checkpoint=checkpoint,
     output:
         TIMING_PATH,
     params:
