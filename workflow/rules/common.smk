@@ -21,7 +21,6 @@ CACHE = config.get("checkpoint_cache", "resources/checkpoints")
 FETCH = f"DDIM_EVAL_CACHE={CACHE} {sys.executable} -m ddim_eval.cli"
 DDIM_EVAL = f"DDIM_EVAL_OFFLINE=1 {FETCH}"
 OUT = f"results/{config['run']}"
-CELLS = grid.fid_cells(config)
 SHARDS = dict(grid.shards(config))
 CELL_DIR = grid.CELL_DIR.replace("{out}", OUT)
 RECON_PATH = grid.RECON_PATH.replace("{out}", OUT)
