@@ -119,6 +119,20 @@ def download(url: str, dest: Path, *, md5: str | None = None, sha256: str | None
     return dest
 
 
+def fetch_file(url: str, dest: Path, *, md5: str | None = None, sha256: str | None = None, manual: str = "",
+               allow_download: bool = True, progress: bool = True, what: str = "file") -> Path:
+    """`dest`, verified when it exists, else downloaded from `url` (and verified); the given digests only."""
+    dest = Path(dest)
+    if dest.exists():
+        verify_file(dest, md5, sha256)
+    elif not allow_download:
+        raise CheckpointError(f"{what} is not at {dest} and downloading is off. "
+                              + _manual_hint(dest, md5, sha256, manual))
+    else:
+        download(url, dest, md5=md5, sha256=sha256, manual=manual, progress=progress)
+    return dest
+
+
 def fetch_checkpoint(spec: ModelSpec, cache: str | os.PathLike | None = None, *, allow_download: bool = True,
                      progress: bool = True) -> Path:
     """The verified local path of `spec`'s checkpoint, downloading it into the cache when missing.
@@ -135,13 +149,8 @@ def fetch_checkpoint(spec: ModelSpec, cache: str | os.PathLike | None = None, *,
     dest = cache_dir(cache) / spec.checkpoint_file
     pin = dest.with_name(dest.name + ".sha256")
     sha256 = spec.sha256 or (pin.read_text().strip() if pin.exists() else None)
-    if not dest.exists():
-        if not allow_download:
-            raise CheckpointError(f"checkpoint {spec.name!r} is not at {dest} and downloading is off. "
-                                  + _manual_hint(dest, spec.md5, sha256, spec.manual))
-        download(spec.checkpoint_url, dest, md5=spec.md5, sha256=sha256, manual=spec.manual, progress=progress)
-    else:
-        verify_file(dest, spec.md5, sha256)
+    fetch_file(spec.checkpoint_url, dest, md5=spec.md5, sha256=sha256, manual=spec.manual,
+               allow_download=allow_download, progress=progress, what=f"checkpoint {spec.name!r}")
     if spec.md5 is None and sha256 is None:
         digest = file_digest(dest, "sha256")
         with atomic_path(pin) as tmp:
@@ -202,11 +211,8 @@ def fetch_inception_weights(cache: str | os.PathLike | None = None, *, allow_dow
     from ddim_eval.features import INCEPTION_SHA256_PREFIX, INCEPTION_WEIGHTS_URL
 
     dest = cache_dir(cache) / "torch-fidelity" / INCEPTION_WEIGHTS_URL.rsplit("/", 1)[1]
-    if not dest.exists():
-        if not allow_download:
-            raise CheckpointError(f"Inception weights are not at {dest} and downloading is off; download "
-                                  f"{INCEPTION_WEIGHTS_URL} there")
-        download(INCEPTION_WEIGHTS_URL, dest)
+    fetch_file(INCEPTION_WEIGHTS_URL, dest, manual=f"download {INCEPTION_WEIGHTS_URL}",
+               allow_download=allow_download, what="the Inception weights file")
     digest = file_digest(dest, "sha256")
     if not digest.startswith(INCEPTION_SHA256_PREFIX):
         dest.unlink()

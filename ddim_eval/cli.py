@@ -84,16 +84,10 @@ def _prepare_digits(args: argparse.Namespace) -> None:
 
 
 def _fetch_cifar10(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
-    from ddim_eval.checkpoints import download, verify_file
+    from ddim_eval.checkpoints import fetch_file
     from ddim_eval.datasets import CIFAR10_MD5, CIFAR10_URL
 
-    dest = Path(args.dest)
-    if dest.exists():
-        verify_file(dest, md5=CIFAR10_MD5)
-    else:
-        download(CIFAR10_URL, dest, md5=CIFAR10_MD5)
+    dest = fetch_file(CIFAR10_URL, args.dest, md5=CIFAR10_MD5, what="the CIFAR-10 archive")
     print(f"{dest}: md5 {CIFAR10_MD5} verified")
 
 
