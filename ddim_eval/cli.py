@@ -98,6 +98,31 @@ def _prepare_cifar10(args: argparse.Namespace) -> None:
         print(f"{split}: {path}")
 
 
+def _fetch_celeba(args: argparse.Namespace) -> None:
+    from ddim_eval import celeba
+
+    for path in celeba.fetch(args.out_dir).values():
+        print(f"{path}: md5 verified")
+
+
+def _prepare_celeba(args: argparse.Namespace) -> None:
+    from ddim_eval import celeba
+
+    print(celeba.prepare(args.archive, args.partition, args.out, args.split, max_images=args.max_images))
+
+
+def _fetch_lsun(args: argparse.Namespace) -> None:
+    from ddim_eval import lsun
+
+    print(lsun.fetch(args.root, args.category))
+
+
+def _prepare_lsun(args: argparse.Namespace) -> None:
+    from ddim_eval import lsun
+
+    print(lsun.prepare(args.database, args.out, max_images=args.max_images))
+
+
 def _train(args: argparse.Namespace) -> None:
     import torch
     from diffusers import UNet2DModel
@@ -258,6 +283,49 @@ def _time(args: argparse.Namespace) -> None:
           f"{record['hours_per_50k']:.3g} h per 50k images")
 
 
+def _figures(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    import numpy as np
+
+    from ddim_eval import showcase
+    from ddim_eval.figures import rows_figure, samples_figure, save_figure
+    from ddim_eval.grid import variant_label
+    from ddim_eval.registry import get_model_spec
+
+    spec = get_model_spec(args.model)
+    eps_model = _eps_model(args, spec)
+    common = {"spacing": args.spacing or spec.spacing, "device": args.device}
+    alphas, out = spec.alphas_cumprod(), Path(args.out_dir)
+    grid = showcase.sample_grid(eps_model, spec.name, spec.image_shape, alphas, steps=args.sample_steps,
+                                variants=args.variants, n=args.n, **common)
+    labels = [variant_label(v) for v in args.variants]
+    save_figure(samples_figure(grid, labels, args.sample_steps, f"{spec.name}: samples from one x_T per S and "
+                                                                 f"variant ({common['spacing']} tau)"), out / "samples")
+    images = showcase.consistency(eps_model, spec.name, spec.image_shape, alphas, steps=args.consistency_steps,
+                                  n=args.consistency_n, **common)
+    save_figure(rows_figure(images, [f"S={s}" for s in args.consistency_steps],
+                            f"{spec.name}: one x_T per row, eta = 0, decoded with S steps"), out / "consistency")
+    images = showcase.interpolation(eps_model, spec.name, spec.image_shape, alphas, steps=args.interpolation_steps,
+                                    pairs=args.pairs, points=args.points, **common)
+    alphas_label = [f"{a:.2g}" for a in np.linspace(0, 1, args.points)]
+    save_figure(rows_figure(images, alphas_label, f"{spec.name}: slerp between two x_T, eta = 0, "
+                                                  f"S = {args.interpolation_steps}"), out / "interpolation")
+    print(f"{out}: samples, consistency, interpolation (.png, .pdf)")
+
+
+def _timing_figure(args: argparse.Namespace) -> None:
+    import csv
+
+    from ddim_eval.figures import save_figure, timing_figure
+
+    with open(args.timing_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{args.timing_csv} holds no timing rows")
+    print(*save_figure(timing_figure(rows), args.out_stem))
+
+
 def _fetch_inception(args: argparse.Namespace) -> None:
     from ddim_eval.checkpoints import fetch_inception_weights
 
@@ -328,6 +396,30 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("archive")
     p.add_argument("out_dir")
     p.set_defaults(func=_prepare_cifar10)
+
+    p = sub.add_parser("fetch-celeba", help="CelebA's aligned images and partition list, md5-verified "
+                       "(Google Drive; says how to place them by hand when it refuses)")
+    p.add_argument("out_dir")
+    p.set_defaults(func=_fetch_celeba)
+
+    p = sub.add_parser("prepare-celeba", help="one CelebA split, cropped and resized to 64x64 as the paper did")
+    p.add_argument("archive", help="img_align_celeba.zip")
+    p.add_argument("partition", help="list_eval_partition.txt")
+    p.add_argument("out", help="the split's .npy")
+    p.add_argument("--split", choices=["train", "valid", "test"], default="train")
+    p.add_argument("--max-images", type=int, default=None, help="the first N images of the split")
+    p.set_defaults(func=_prepare_celeba)
+
+    p = sub.add_parser("fetch-lsun", help="download and unpack an LSUN training LMDB (resumable)")
+    p.add_argument("category", choices=["bedroom", "church_outdoor"])
+    p.add_argument("root", help="folder that gets <category>_train_lmdb/")
+    p.set_defaults(func=_fetch_lsun)
+
+    p = sub.add_parser("prepare-lsun", help="the first N images of an LSUN LMDB at 256x256, as the paper did")
+    p.add_argument("database", help="the <category>_train_lmdb folder")
+    p.add_argument("out", help="the split's .npy")
+    p.add_argument("--max-images", type=int, required=True)
+    p.set_defaults(func=_prepare_lsun)
 
     p = sub.add_parser("train", help="train a registered diffusers_unet model from scratch (DDPM objective, EMA)")
     p.add_argument("model", help="registry name, e.g. digits")
@@ -404,12 +496,36 @@ def main(argv: list[str] | None = None) -> None:
     _add_model_args(p)
     p.set_defaults(func=_time)
 
+    p = sub.add_parser("figures", help="Figures 3, 5 and 6 of a model: samples per S and variant, consistency "
+                       "over S, slerp interpolation (PNG and PDF)")
+    p.add_argument("model")
+    p.add_argument("out_dir")
+    p.add_argument("--sample-steps", type=int, nargs="+", default=[10, 20, 50, 100])
+    p.add_argument("--variants", type=_parse_eta, nargs="+", default=[0.0, 1.0, "sigma_hat"])
+    p.add_argument("--n", type=int, default=16, help="samples per panel of the samples figure")
+    p.add_argument("--consistency-steps", type=int, nargs="+", default=[10, 20, 50, 100, 1000])
+    p.add_argument("--consistency-n", type=int, default=8, help="rows (x_T) of the consistency figure")
+    p.add_argument("--interpolation-steps", type=int, default=50)
+    p.add_argument("--pairs", type=int, default=4, help="rows (x_T pairs) of the interpolation figure")
+    p.add_argument("--points", type=int, default=11, help="interpolation points from 0 to 1")
+    _add_model_args(p)
+    p.set_defaults(func=_figures)
+
+    p = sub.add_parser("timing-figure", help="Figure 4 from a run's timing table (PNG and PDF)")
+    p.add_argument("timing_csv", help="tables/timing.csv of a run")
+    p.add_argument("out_stem", help="output path without extension")
+    p.set_defaults(func=_timing_figure)
+
     p = sub.add_parser("fetch-inception", help="download torch-fidelity's Inception weights, verified")
     p.add_argument("--cache-dir", default=None)
     p.set_defaults(func=_fetch_inception)
 
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "device", None):
+            from ddim_eval.devices import claim_device
+
+            args.device = claim_device(args.device)
         args.func(args)
     except (ValueError, KeyError, RuntimeError, OSError, ArithmeticError, pickle.UnpicklingError) as e:
         sys.exit(f"ddim-eval {args.command}: error: {e}")

@@ -12,9 +12,11 @@ import io
 import os
 import pickle
 import tarfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ddim_eval.io import atomic_path
 
@@ -34,6 +36,29 @@ def save_images(path: str | os.PathLike, images: np.ndarray) -> Path:
     _check_images(images, str(path))
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, np.ascontiguousarray(images))
+    return path
+
+
+def save_image_stream(path: str | os.PathLike, images: Iterable[np.ndarray], n: int,
+                      shape: tuple[int, int, int], *, progress: bool = True) -> Path:
+    """Write `n` uint8 CHW images of `shape`, one at a time, into a prepared split: memory-mapped, so a large split
+    never has to fit in memory, and atomic, so an interrupted run leaves no partial split."""
+    path = Path(path)
+    if n < 1:
+        raise ValueError(f"{path}: a split needs at least one image; got n={n}")
+    with atomic_path(path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, *shape))
+        count = 0
+        for count, image in enumerate(tqdm(images, total=n, desc=path.name, unit="img", disable=not progress), 1):
+            if count > n:
+                raise ValueError(f"{path}: more than the {n} images announced")
+            if image.shape != shape or image.dtype != np.uint8:
+                raise ValueError(f"{path}: image {count - 1} is {image.dtype} {image.shape}; need uint8 {shape}")
+            out[count - 1] = image
+        if count != n:
+            raise ValueError(f"{path}: got {count} images; expected {n}")
+        out.flush()
+        del out
     return path
 
 

@@ -7,11 +7,12 @@ schema (config/schema.yaml) checks types and ranges; `check_config` checks what 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from ddim_eval.registry import ModelSpec, get_model_spec, load_registry
-from ddim_eval.sampling import SIGMA_HAT, Eta
+from ddim_eval.variants import parse_variant, variant_label  # noqa: F401 (the workflow's rules use both)
 
 FID_TABLES = ("table1", "table3")
 ALL_TABLES = ("table1", "table2", "table3", "timing")
@@ -19,6 +20,13 @@ ALL_TABLES = ("table1", "table2", "table3", "timing")
 CELL_DIR = "{out}/cells/{dataset}/{spacing}/S{steps}/{variant}"
 RECON_PATH = "{out}/recon/{dataset}/{spacing}/S{steps}.json"
 TIMING_PATH = "{out}/timing/{dataset}/{spacing}/S{steps}.json"
+# Prepared splits, shared by every run: built-in sources under their own name, hand-prepared ones (source
+# "prepared") under the dataset's name.
+DATA_PATH = "resources/{name}/{split}.npy"
+# The splits each built-in data source provides.
+SOURCE_SPLITS = {"digits": ("train", "test"), "cifar10": ("train", "test"), "celeba": ("train", "valid", "test"),
+                 "lsun_bedroom": ("train",), "lsun_church_outdoor": ("train",)}
+PREPARED = "prepared"
 
 
 @dataclass(frozen=True, order=True)
@@ -29,20 +37,15 @@ class Cell:
     spacing: str
 
 
-def variant_label(variant: Eta) -> str:
-    return SIGMA_HAT if variant == SIGMA_HAT else f"eta={float(variant)}"
-
-
-def parse_variant(label: str) -> Eta:
-    if label == SIGMA_HAT:
-        return SIGMA_HAT
-    if not label.startswith("eta="):
-        raise ValueError(f"variant {label!r} is neither 'eta=<number>' nor {SIGMA_HAT!r}")
-    return float(label.removeprefix("eta="))
+@functools.cache
+def registry() -> dict[str, ModelSpec]:
+    """The model registry as the grid needs it: names, schedules, spacings, checkpoints (read once; networks are
+    built, and so checked, by the jobs that load them)."""
+    return load_registry(check_networks=False)
 
 
 def model_spec(config: dict[str, Any], dataset: str) -> ModelSpec:
-    return get_model_spec(config["datasets"][dataset]["model"])
+    return get_model_spec(config["datasets"][dataset]["model"], registry())
 
 
 def spacing(config: dict[str, Any], dataset: str) -> str:
@@ -50,27 +53,64 @@ def spacing(config: dict[str, Any], dataset: str) -> str:
     return config["datasets"][dataset].get("spacing") or model_spec(config, dataset).spacing
 
 
+def data_path(config: dict[str, Any], dataset: str, split: str) -> str:
+    source = config["datasets"][dataset]["source"]
+    return DATA_PATH.format(name=dataset if source == PREPARED else source, split=split)
+
+
+def _image_limits(config: dict[str, Any], source: str) -> set[int | None]:
+    return {e.get("max_images") for e in config["datasets"].values() if e["source"] == source}
+
+
+def max_images(config: dict[str, Any], source: str) -> int | None:
+    """How many images of each split of `source` to prepare (None: all), as its datasets agree."""
+    limits = _image_limits(config, source)
+    return limits.pop() if limits else None
+
+
 def check_config(config: dict[str, Any]) -> None:
     """Raise ValueError naming the key for what the schema cannot see: datasets a table names but the config does
-    not define, unregistered models, S above the model's T, and splits a table needs but the dataset lacks."""
-    registry = load_registry()
+    not define, unregistered models, S above the model's T, splits a source lacks or a table needs, and LSUN
+    without an image limit."""
+    models = registry()
     for name, entry in config["datasets"].items():
-        if entry["model"] not in registry:
+        if entry["model"] not in models:
             raise ValueError(f"datasets.{name}.model: {entry['model']!r} is not a registered model; registered: "
-                             f"{sorted(registry)}")
-    for table in ALL_TABLES:
-        for dataset in config[table]["datasets"]:
+                             f"{sorted(models)}")
+        splits = SOURCE_SPLITS.get(entry["source"])
+        for key in ("reference_split", "recon_split"):
+            if splits and entry.get(key) and entry[key] not in splits:
+                raise ValueError(f"datasets.{name}.{key}: source {entry['source']!r} has no split {entry[key]!r}; "
+                                 f"allowed: {list(splits)}")
+        if entry["source"].startswith("lsun_") and not entry.get("max_images"):
+            raise ValueError(f"datasets.{name}.max_images: LSUN needs a limit on the images prepared (the paper's "
+                             "reference is not stated; 50000 matches n_samples; bedroom holds 3 million)")
+    for source in SOURCE_SPLITS:
+        limits = _image_limits(config, source)
+        if len(limits) > 1:
+            raise ValueError(f"datasets.*.max_images: datasets with source {source!r} share its prepared files, "
+                             f"so they need one max_images; got {sorted(limits, key=str)}")
+    for key, datasets, steps in _step_lists(config):
+        for dataset in datasets:
             if dataset not in config["datasets"]:
-                raise ValueError(f"{table}.datasets: unknown dataset {dataset!r}; defined under datasets: "
-                                 f"{sorted(config['datasets'])}")
-            T = registry[config["datasets"][dataset]["model"]].T
-            too_many = [s for s in config[table]["steps"] if s > T]
+                raise ValueError(f"{key.split('.')[0]}.datasets: unknown dataset {dataset!r}; defined under "
+                                 f"datasets: {sorted(config['datasets'])}")
+            T = models[config["datasets"][dataset]["model"]].T
+            too_many = [s for s in steps if s > T]
             if too_many:
-                raise ValueError(f"{table}.steps: {too_many} exceed T = {T} of dataset {dataset!r}'s model; "
+                raise ValueError(f"{key}: {too_many} exceed T = {T} of dataset {dataset!r}'s model; "
                                  f"allowed: 1..{T}")
     for dataset in config["table2"]["datasets"]:
         if not config["datasets"][dataset].get("recon_split"):
             raise ValueError(f"datasets.{dataset}.recon_split: table2 reconstructs {dataset!r}, so it needs a split")
+
+
+def _step_lists(config: dict[str, Any]) -> list[tuple[str, list[str], list[int]]]:
+    """(config key, datasets, S values) of every table and figure."""
+    f = config["figures"]
+    return ([(f"{t}.steps", config[t]["datasets"], config[t]["steps"]) for t in ALL_TABLES]
+            + [(f"figures.{part}.steps", f["datasets"], f[part]["steps"]) for part in ("samples", "consistency")]
+            + [("figures.interpolation.steps", f["datasets"], [f["interpolation"]["steps"]])])
 
 
 def fid_cells(config: dict[str, Any]) -> list[Cell]:

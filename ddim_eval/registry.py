@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ddim_eval.schedule import BETA_SCHEDULES, SPACINGS, make_alphas_cumprod
-from ddim_eval.unet import diffusers_config
+from ddim_eval.unet_config import diffusers_config
 
 DEFAULT_REGISTRY = Path(__file__).with_name("models.toml")
 LAYOUTS = ("state_dict", "ema_list", "diffusers")
@@ -57,7 +56,7 @@ class ModelSpec:
         return make_alphas_cumprod(s["beta_schedule"], self.T, s["beta_start"], s["beta_end"])
 
 
-def _spec(name: str, entry: dict[str, Any], source: Path) -> ModelSpec:
+def _spec(name: str, entry: dict[str, Any], source: Path, check_networks: bool) -> ModelSpec:
     where = f"model {name!r} in {source}"
     missing = [k for k in _REQUIRED if k not in entry]
     unknown = [k for k in entry if k not in _REQUIRED + _OPTIONAL]
@@ -86,16 +85,22 @@ def _spec(name: str, entry: dict[str, Any], source: Path) -> ModelSpec:
         if digest is not None and (len(digest) != length or any(c not in "0123456789abcdef" for c in digest)):
             raise ValueError(f"{where}: {algo} {digest!r} is not {length} lowercase hex digits")
     try:
-        _check_unet_config(entry)
+        _check_unet_config(entry, check_networks)
     except (ValueError, TypeError) as e:
         raise ValueError(f"{where}: {e}") from None
     return ModelSpec(name=name, **entry)
 
 
-def _check_unet_config(entry: dict[str, Any]) -> None:
+def _check_unet_config(entry: dict[str, Any], check_networks: bool) -> None:
     if "unet" in entry:
         diffusers_config(entry["unet"])
         return
+    missing = [k for k in ("sample_size", "in_channels") if k not in entry["diffusers_unet"]]
+    if missing:
+        raise ValueError(f"diffusers_unet needs {missing} (the image shape)")
+    if not check_networks:
+        return
+    import torch
     from diffusers import UNet2DModel
 
     # Instantiating on the meta device checks every argument without allocating weights.
@@ -103,12 +108,16 @@ def _check_unet_config(entry: dict[str, Any]) -> None:
         UNet2DModel(**entry["diffusers_unet"])
 
 
-def load_registry(path: str | Path = DEFAULT_REGISTRY) -> dict[str, ModelSpec]:
-    """Read and validate a registry TOML file (default: the paper's models)."""
+def load_registry(path: str | Path = DEFAULT_REGISTRY, *, check_networks: bool = True) -> dict[str, ModelSpec]:
+    """Read and validate a registry TOML file (default: the paper's models).
+
+    check_networks=False skips building each `diffusers_unet` network on the meta device (which imports
+    diffusers, seconds): for readers that need names, schedules and checkpoints only, as a DAG build does.
+    """
     path = Path(path)
     with path.open("rb") as f:
         entries = tomllib.load(f)
-    return {name: _spec(name, entry, path) for name, entry in entries.items()}
+    return {name: _spec(name, entry, path, check_networks) for name, entry in entries.items()}
 
 
 def get_model_spec(name: str, registry: dict[str, ModelSpec] | None = None) -> ModelSpec:

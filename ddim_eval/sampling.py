@@ -17,10 +17,9 @@ import torch
 from torch import Tensor
 
 from ddim_eval.schedule import make_alphas_cumprod
+from ddim_eval.variants import SIGMA_HAT, Eta, check_eta
 
 EpsModel = Callable[[Tensor, Tensor], Tensor]
-SIGMA_HAT = "sigma_hat"
-Eta = float | str  # a float >= 0, or SIGMA_HAT
 
 
 class Trajectory(NamedTuple):
@@ -58,14 +57,6 @@ def _check_timesteps(timesteps: Sequence[int], T: int) -> list[int]:
     if any(b < a for a, b in zip(ts, ts[1:])):
         raise ValueError(f"timesteps must be ascending (as `ddim_eval.schedule.timesteps` returns them), got {ts}")
     return ts
-
-
-def _check_eta(eta: Eta) -> Eta:
-    if eta == SIGMA_HAT:
-        return eta
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta < 0:
-        raise ValueError(f"eta must be a finite number >= 0 or {SIGMA_HAT!r}, got {eta!r}")
-    return float(eta)
 
 
 def _check_x(x: Tensor, name: str) -> None:
@@ -147,7 +138,7 @@ def sample(
     _check_x(x_T, "x_T")
     alphas = _alphas(alphas_cumprod)
     ts = _check_timesteps(timesteps, len(alphas))
-    eta = _check_eta(eta)
+    eta = check_eta(eta)
     steps = _generative_steps(ts, alphas, eta)
     if noise is not None:
         if len(noise) != len(steps):

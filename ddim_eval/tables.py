@@ -14,6 +14,7 @@ import io
 import json
 import os
 from collections.abc import Iterable
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +81,12 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def markdown(table: str, rows: list[dict]) -> str:
-    """The paper's layout: one line per (dataset, variant), S across; "ours (paper)" and "!" past TOLERANCE."""
+def _layout(rows: list[dict]) -> tuple[list[str], list[list[str]], str]:
+    """The paper's layout: a line per (dataset, variant), S across; entries "ours (paper)" and "!" past
+    TOLERANCE. Returns (header, body lines, the note saying what the values are)."""
     steps = sorted({r["S"] for r in rows})
-    lines = [f"| dataset | variant | {' | '.join(f'S={s}' for s in steps)} |", "|---|---|" + "---|" * len(steps)]
     keyed = {(r["dataset"], r["variant"], r["S"]): r for r in rows}
+    body = []
     for dataset, variant in dict.fromkeys((r["dataset"], r["variant"]) for r in rows):
         entries = []
         for s in steps:
@@ -97,16 +99,40 @@ def markdown(table: str, rows: list[dict]) -> str:
                 far = abs(r["difference"]) > TOLERANCE.get(r["metric"], 0) * abs(r["paper_value"])
                 text += f" ({_fmt(r['paper_value'])}){' !' if far else ''}"
             entries.append(text)
-        lines.append(f"| {dataset} | {variant} | {' | '.join(entries)} |")
+        body.append([dataset, variant, *entries])
     metric = {r["metric"] for r in rows}
     source = {r["extractor"] or r["device"] for r in rows} - {""}
-    note = f"{', '.join(sorted(metric))}" + (f" from {', '.join(sorted(source))}" if source else "")
-    return "\n".join(lines) + f"\n\nValues: {note}. In parentheses: the paper's value; ! marks a difference " \
-                              f"beyond the tolerance {TOLERANCE}.\n"
+    what = f"{', '.join(sorted(metric))}" + (f" from {', '.join(sorted(source))}" if source else "")
+    if any(r["paper_value"] is not None for r in rows):
+        compared = f"In parentheses: the paper's value; ! marks a difference beyond the tolerance {TOLERANCE}."
+    else:
+        compared = "The paper has no value for these entries (it reports Inception FID on its own datasets)."
+    note = f"Values: {what}. {compared}"
+    return ["dataset", "variant", *(f"S={s}" for s in steps)], body, note
+
+
+def markdown(table: str, rows: list[dict]) -> str:
+    header, body, note = _layout(rows)
+    lines = [f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
+    lines += [f"| {' | '.join(line)} |" for line in body]
+    return "\n".join(lines) + f"\n\n{note}\n"
+
+
+def html(table: str, rows: list[dict]) -> str:
+    """The Markdown table's content as a small standalone HTML page (the Snakemake report shows HTML inline)."""
+    header, body, note = _layout(rows)
+    cells = "".join(f"<th>{escape(h)}</th>" for h in header)
+    lines = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in line) + "</tr>" for line in body)
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(table)}</title><style>"
+            "table{border-collapse:collapse;font-family:sans-serif;font-size:14px}"
+            "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}</style></head><body>"
+            f"<table><thead><tr>{cells}</tr></thead><tbody>{lines}</tbody></table>"
+            f"<p style='font-family:sans-serif;font-size:13px'>{escape(note)}</p></body></html>\n")
 
 
 def write_tables(tables: dict[str, list[dict]], paths: Iterable[str | os.PathLike]) -> None:
-    """Write `<name>.csv` and `<name>.md` for each table to the given paths (matched by file name), atomically."""
+    """Write `<name>.csv`, `<name>.md` or `<name>.html` for each table to the given paths (matched by file
+    name), atomically."""
     for path in map(Path, paths):
         rows = tables[path.stem]
         with atomic_path(path) as tmp:
@@ -116,5 +142,7 @@ def write_tables(tables: dict[str, list[dict]], paths: Iterable[str | os.PathLik
                 writer.writeheader()
                 writer.writerows(rows)
                 tmp.write_text(buf.getvalue())
+            elif path.suffix == ".html":
+                tmp.write_text(html(path.stem, rows))
             else:
                 tmp.write_text(markdown(path.stem, rows))

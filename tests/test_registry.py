@@ -100,3 +100,8 @@ def test_diffusers_unet_entry(tmp_path):
     path.write_text(entry.replace("sample_size = 16", "sample_size = 16, bogus = 1").format(md5="0" * 32))
     with pytest.raises(ValueError, match="model 'm' in .*bogus"):
         load_registry(path)
+    # Without building networks (the workflow's DAG build), only the image shape's keys are checked.
+    assert load_registry(path, check_networks=False)["m"].image_shape == (2, 16, 16)
+    path.write_text(entry.replace("sample_size = 16, ", "").format(md5="0" * 32))
+    with pytest.raises(ValueError, match=r"model 'm' in .*diffusers_unet needs \['sample_size'\]"):
+        load_registry(path, check_networks=False)

@@ -3,7 +3,8 @@
 
 rule reference_stats:
     input:
-        lambda wc: dataset_split(wc.dataset, wc.split),
+        split=lambda wc: dataset_split(wc.dataset, wc.split),
+        weights=EXTRACTOR_WEIGHTS or [],
     output:
         stats=OUT + "/reference/{dataset}-{split}/stats.npz",
         features=OUT + "/reference/{dataset}-{split}/features.npz",
@@ -11,16 +12,19 @@ rule reference_stats:
         extractor=extractor_args(),
         device=DEVICE,
         batch=BATCH,
+    resources:
+        gpu=GPU,
     log:
         OUT + "/logs/reference_stats/{dataset}-{split}.log",
     shell:
-        "{DDIM_EVAL} reference-stats {input} $(dirname {output.stats}) {params.extractor} "
+        "{DDIM_EVAL} reference-stats {input.split} $(dirname {output.stats}) {params.extractor} "
         "--device {params.device} --batch-size {params.batch} > {log} 2>&1"
 
 
 rule sample_shard:
     input:
         checkpoint=checkpoint,
+        weights=EXTRACTOR_WEIGHTS or [],
     output:
         stats=CELL_DIR + "/shard{shard}/stats.npz",
         features=CELL_DIR + "/shard{shard}/features.npz",
@@ -33,6 +37,8 @@ rule sample_shard:
         device=DEVICE,
         batch=BATCH,
         keep="--keep-samples" if config.get("keep_samples") else "",
+    resources:
+        gpu=GPU,
     log:
         OUT + "/logs/sample/{dataset}/{spacing}/S{steps}/{variant}/shard{shard}.log",
     shell:

@@ -27,7 +27,8 @@ RECON_PATH = grid.RECON_PATH.replace("{out}", OUT)
 TIMING_PATH = grid.TIMING_PATH.replace("{out}", OUT)
 DEVICE = config.get("device", "cpu")
 BATCH = config.get("batch_size", 256)
-TABLES = [f"{OUT}/tables/{name}.{ext}" for name in grid.ALL_TABLES for ext in ("csv", "md")]
+# One GPU per GPU job: SLURM gets --gpus=1; locally `--resources gpu=<count>` runs that many at once.
+GPU = 1 if DEVICE.startswith("cuda") else 0
 
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
@@ -39,11 +40,31 @@ wildcard_constraints:
 
 
 def dataset_split(dataset, split):
-    return f"resources/{dataset}/{split}.npy"
+    return grid.data_path(config, dataset, split)
+
+
+def max_images_arg(source):
+    limit = grid.max_images(config, source)
+    return f"--max-images {limit}" if limit else ""
 
 
 def reference_dir(dataset):
     return f"{OUT}/reference/{dataset}-{config['datasets'][dataset]['reference_split']}"
+
+
+
+
+def _inception_weights():
+    # Imported only when needed: torch-fidelity takes seconds to import, and every DAG build would pay them.
+    from ddim_eval.features import INCEPTION_WEIGHTS_URL
+
+    return f"{CACHE}/torch-fidelity/{INCEPTION_WEIGHTS_URL.rsplit('/', 1)[1]}"
+
+
+# Inception's weights come from the internet: the local fetch rule puts them in the cache unless the config names
+# a local copy, so feature jobs run offline like the rest.
+FETCH_INCEPTION = config["extractor"]["name"] == "inception-v3-compat" and not config["extractor"].get("weights_path")
+EXTRACTOR_WEIGHTS = config["extractor"].get("weights_path") or (_inception_weights() if FETCH_INCEPTION else None)
 
 
 def extractor_args():
@@ -51,8 +72,8 @@ def extractor_args():
     args = f"--extractor {e['name']}"
     if e.get("layer"):
         args += f" --layer {e['layer']}"
-    if e.get("weights_path"):
-        args += f" --weights-path {e['weights_path']}"
+    if EXTRACTOR_WEIGHTS:
+        args += f" --weights-path {EXTRACTOR_WEIGHTS}"
     return args
 
 
@@ -70,8 +91,12 @@ def checkpoint(wildcards):
     return [f"{CACHE}/{spec.checkpoint_file}"] if spec.checkpoint_file in CHECKPOINTS else []
 
 
-def _check_prepared_data():
-    """Datasets prepared by hand must be in place before the DAG is built: say exactly where and what."""
+def _check_local_files():
+    """Files only the user can provide must be in place before the DAG is built: say exactly where and what."""
+    weights = config["extractor"].get("weights_path")
+    if weights and not os.path.exists(weights):
+        raise WorkflowError(f"extractor.weights_path: {weights} does not exist (set it to a local copy of the "
+                            f"extractor's weights, or to null to have the workflow fetch Inception's)")
     for name, entry in config["datasets"].items():
         if entry["source"] != "prepared":
             continue
@@ -82,4 +107,4 @@ def _check_prepared_data():
                                     "[N, C, H, W] of the split's images (ddim_eval.datasets.save_images writes one)")
 
 
-_check_prepared_data()
+_check_local_files()

@@ -37,6 +37,76 @@ rule prepare_cifar10:
         "{DDIM_EVAL} prepare-cifar10 {input} resources/cifar10 > {log} 2>&1"
 
 
+rule download_celeba:
+    output:
+        archive="resources/downloads/celeba/img_align_celeba.zip",
+        partition="resources/downloads/celeba/list_eval_partition.txt",
+    log:
+        "resources/logs/download_celeba.log",
+    retries: 2
+    shell:
+        "{FETCH} fetch-celeba $(dirname {output.archive}) > {log} 2>&1"
+
+
+rule prepare_celeba:
+    input:
+        **rules.download_celeba.output,
+    output:
+        "resources/celeba/{split}.npy",
+    wildcard_constraints:
+        split="train|valid|test",
+    params:
+        max_images=max_images_arg("celeba"),
+    log:
+        "resources/logs/prepare_celeba/{split}.log",
+    shell:
+        "{DDIM_EVAL} prepare-celeba {input.archive} {input.partition} {output} --split {wildcards.split} "
+        "{params.max_images} > {log} 2>&1"
+
+
+# The output is the LMDB's data file, so an LMDB unpacked by hand into place is used as it is.
+rule download_lsun:
+    output:
+        "resources/downloads/lsun/{category}_train_lmdb/data.mdb",
+    wildcard_constraints:
+        category="bedroom|church_outdoor",
+    log:
+        "resources/logs/download_lsun/{category}.log",
+    retries: 2
+    shell:
+        "{FETCH} fetch-lsun {wildcards.category} resources/downloads/lsun > {log} 2>&1"
+
+
+rule prepare_lsun:
+    input:
+        rules.download_lsun.output,
+    output:
+        "resources/lsun_{category}/train.npy",
+    wildcard_constraints:
+        category="bedroom|church_outdoor",
+    params:
+        max_images=lambda wc: max_images_arg(f"lsun_{wc.category}"),
+    log:
+        "resources/logs/prepare_lsun/{category}.log",
+    shell:
+        "{DDIM_EVAL} prepare-lsun $(dirname {input}) {output} {params.max_images} > {log} 2>&1"
+
+
+if FETCH_INCEPTION:
+
+    rule fetch_inception:
+        output:
+            EXTRACTOR_WEIGHTS,
+        log:
+            "resources/logs/fetch_inception.log",
+        retries: 2
+        shell:
+            "{FETCH} fetch-inception --cache-dir {CACHE} > {log} 2>&1"
+
+    localrules:
+        fetch_inception,
+
+
 rule fetch_checkpoint:
     output:
         CACHE + "/{checkpoint}",
@@ -54,4 +124,6 @@ rule fetch_checkpoint:
 # Downloads run where Snakemake runs (compute nodes may have no internet); the rest may go to a cluster.
 localrules:
     download_cifar10,
+    download_celeba,
+    download_lsun,
     fetch_checkpoint,

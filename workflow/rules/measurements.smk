@@ -12,6 +12,8 @@ rule reconstruct:
         n=f"--n {config['table2']['n']}" if config["table2"].get("n") else "",
         device=DEVICE,
         batch=BATCH,
+    resources:
+        gpu=GPU,
     log:
         OUT + "/logs/reconstruct/{dataset}/{spacing}/S{steps}.log",
     shell:
@@ -28,10 +30,13 @@ rule timing:
         model=model,
         device=DEVICE,
         batch=config["timing"].get("batch_size", 256),
+        repeats=config["timing"].get("repeats", 3),
     # Alone on the machine: a timing shared with other jobs measures them too.
     threads: workflow.cores
+    resources:
+        gpu=GPU,
     log:
         OUT + "/logs/timing/{dataset}/{spacing}/S{steps}.log",
     shell:
         "{DDIM_EVAL} time {params.model} {output} --steps {wildcards.steps} --spacing {wildcards.spacing} "
-        "--device {params.device} --batch-size {params.batch} > {log} 2>&1"
+        "--device {params.device} --batch-size {params.batch} --repeats {params.repeats} > {log} 2>&1"

@@ -1,0 +1,104 @@
+"""Rendering the paper's figures with matplotlib: Figure 4 (hours to sample 50k images against S, beside the
+paper's 2080 Ti figures) and image mosaics for Figures 3, 5 and 6. Each figure is saved as PNG and PDF."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on cluster nodes
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torchvision.utils import make_grid  # noqa: E402
+
+from ddim_eval.io import atomic_path  # noqa: E402
+
+# The paper's text (Section 1 and Figure 4): 1000-step DDPM sampling of 50k images on one RTX 2080 Ti takes about
+# 20 hours at 32x32 and nearly 1000 hours at 256x256, and time grows linearly with the number of steps.
+PAPER_ANCHORS = (("paper: 32x32 on a 2080 Ti", 20.0), ("paper: 256x256 on a 2080 Ti", 1000.0))
+ANCHOR_STEPS = 1000
+FORMATS = ("png", "pdf")
+
+
+def save_figure(fig: plt.Figure, stem: str | os.PathLike) -> list[Path]:
+    """Write `fig` to <stem>.png and <stem>.pdf, each atomically, and close it."""
+    paths = []
+    for fmt in FORMATS:
+        path = Path(f"{stem}.{fmt}")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def timing_figure(rows: Sequence[dict]) -> plt.Figure:
+    """Hours per 50k images against S: a line per (dataset, device) through the timing table's rows (dataset, S,
+    device, value = hours per 50k), and the paper's 2080 Ti anchors as dashed lines."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    lines: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for r in rows:
+        lines.setdefault((r["dataset"], r["device"]), []).append((int(r["S"]), float(r["value"])))
+    steps = sorted({s for points in lines.values() for s, _ in points} | {10, ANCHOR_STEPS})
+    for label, hours in PAPER_ANCHORS:
+        ax.plot(steps, [hours * s / ANCHOR_STEPS for s in steps], "--", color="gray", alpha=0.7)
+        ax.annotate(label, (steps[-1], hours), fontsize=7, color="gray", ha="right", va="bottom")
+    for (dataset, device), points in sorted(lines.items()):
+        ax.plot(*zip(*sorted(points)), "o-", label=f"{dataset}, measured on {device}")
+    ax.set(xscale="log", yscale="log", xlabel="sampling steps S", ylabel="hours to sample 50,000 images",
+           title="Sampling time (Figure 4)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def _mosaic(images: np.ndarray, nrow: int) -> np.ndarray:
+    """uint8 [N, C, H, W] -> one HWC mosaic with `nrow` images per row and a 1-pixel white border."""
+    grid = make_grid(torch.from_numpy(np.ascontiguousarray(images)), nrow=nrow, padding=1, pad_value=255)
+    return grid.permute(1, 2, 0).numpy()
+
+
+def _panel_size(image_side: int, count: int) -> float:
+    return max(1.2, min(3.0, count * image_side / 64))
+
+
+def samples_figure(grid: np.ndarray, variants: Sequence[str], steps: Sequence[int], title: str) -> plt.Figure:
+    """Figure 3 style: a panel of samples per (variant row, S column), all from the same x_T."""
+    rows, cols, n = grid.shape[:3]
+    per_row = int(np.ceil(np.sqrt(n)))
+    size = _panel_size(grid.shape[-1], per_row)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.4), squeeze=False)
+    for i, variant in enumerate(variants):
+        for j, s in enumerate(steps):
+            ax = axes[i, j]
+            ax.imshow(_mosaic(grid[i, j], per_row), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"S = {s}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel(variant, fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def rows_figure(images: np.ndarray, column_labels: Sequence[str], title: str) -> plt.Figure:
+    """Figures 5 and 6: [rows, columns, C, H, W] as one mosaic, labelled along the top."""
+    rows, cols = images.shape[:2]
+    if len(column_labels) != cols:
+        raise ValueError(f"{len(column_labels)} column labels for {cols} columns")
+    side = images.shape[-1] + 1
+    mosaic = _mosaic(images.reshape(rows * cols, *images.shape[2:]), cols)
+    width = max(4.0, min(12.0, cols * max(side, 24) / 24))
+    fig, ax = plt.subplots(figsize=(width, width * rows / cols + 0.5))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_xticks([1 + side * (j + 0.5) for j in range(cols)], column_labels, fontsize=8)
+    ax.xaxis.tick_top()
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=10, pad=18)
+    return fig

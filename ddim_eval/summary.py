@@ -1,0 +1,43 @@
+"""A run's standalone Markdown summary: what was run, Tables 1-3 and the timings beside the paper's numbers, and
+the figures, linked by paths relative to the summary (results/<run>/summary.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ddim_eval.io import atomic_path
+
+TITLES = {"table1": "Table 1: FID over S and eta", "table2": "Table 2: reconstruction error over S",
+          "table3": "Table 3: FID over S, eta 0 and 1", "timing": "Figure 4 data: sampling time"}
+IMAGE_FIGURES = {"samples": "Samples per S and variant (Figure 3)",
+                 "consistency": "Consistency: one x_T decoded with several S (Figure 5)",
+                 "interpolation": "Interpolation: slerp between two x_T (Figure 6)"}
+
+
+def write_summary(config: dict[str, Any], out: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Write the summary of the run whose results are under `out` to `path` (atomically)."""
+    out = Path(out)
+    datasets = ", ".join(f"{name} (model {e['model']}, {e['source']} data)" for name, e in config["datasets"].items()
+                         if name in _used(config))
+    lines = [f"# ddim-eval run `{config['run']}`", "",
+             f"- Datasets: {datasets}",
+             f"- Samples per cell: {config['n_samples']} in shards of {config['shard_size']}; FID features: "
+             f"{config['extractor']['name']}; device: {config.get('device', 'cpu')}",
+             "- Every value is measured by this run; the paper's value is in parentheses where it has one.", ""]
+    for table, title in TITLES.items():
+        lines += [f"## {title} ({', '.join(config[table]['datasets'])})", "",
+                  (out / "tables" / f"{table}.md").read_text().strip(), ""]
+    lines += ["## Figure 4: hours to sample 50,000 images against S", "", "![Figure 4](figures/timing.png)", ""]
+    for dataset in config["figures"]["datasets"]:
+        for name, title in IMAGE_FIGURES.items():
+            lines += [f"## {dataset}: {title}", "", f"![{dataset} {name}](figures/{dataset}/{name}.png)", ""]
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines))
+    return Path(path)
+
+
+def _used(config: dict[str, Any]) -> set[str]:
+    parts = [config[t]["datasets"] for t in TITLES] + [config["figures"]["datasets"]]
+    return {d for datasets in parts for d in datasets}

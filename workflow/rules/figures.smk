@@ -1,0 +1,46 @@
+# Figure 4 from the timing table, and Figures 3, 5 and 6 (samples, consistency, interpolation) per dataset.
+
+
+rule timing_figure:
+    input:
+        f"{OUT}/tables/timing.csv",
+    output:
+        png=report(OUT + "/figures/timing.png", caption="../report/timing_figure.rst", category="Figure 4"),
+        pdf=OUT + "/figures/timing.pdf",
+    log:
+        OUT + "/logs/timing_figure.log",
+    shell:
+        "{DDIM_EVAL} timing-figure {input} {OUT}/figures/timing > {log} 2>&1"
+
+
+FIGURES = config["figures"]
+
+
+rule image_figures:
+    input:
+        checkpoint=checkpoint,
+    output:
+        samples=report(OUT + "/figures/{dataset}/samples.png", caption="../report/samples.rst",
+                       category="Figures 3, 5, 6", subcategory="{dataset}"),
+        consistency=report(OUT + "/figures/{dataset}/consistency.png", caption="../report/consistency.rst",
+                           category="Figures 3, 5, 6", subcategory="{dataset}"),
+        interpolation=report(OUT + "/figures/{dataset}/interpolation.png", caption="../report/interpolation.rst",
+                             category="Figures 3, 5, 6", subcategory="{dataset}"),
+        pdf=multiext(OUT + "/figures/{dataset}/", "samples.pdf", "consistency.pdf", "interpolation.pdf"),
+    params:
+        model=model,
+        samples=f"--sample-steps {' '.join(map(str, FIGURES['samples']['steps']))} "
+                f"--variants {' '.join(map(str, FIGURES['samples']['variants']))} --n {FIGURES['samples']['n']}",
+        consistency=f"--consistency-steps {' '.join(map(str, FIGURES['consistency']['steps']))} "
+                    f"--consistency-n {FIGURES['consistency']['n']}",
+        interpolation=f"--interpolation-steps {FIGURES['interpolation']['steps']} "
+                      f"--pairs {FIGURES['interpolation']['pairs']} --points {FIGURES['interpolation']['points']}",
+        spacing=lambda wc: grid.spacing(config, wc.dataset),
+        device=DEVICE,
+    resources:
+        gpu=GPU,
+    log:
+        OUT + "/logs/image_figures/{dataset}.log",
+    shell:
+        "{DDIM_EVAL} figures {params.model} $(dirname {output.samples}) {params.samples} {params.consistency} "
+        "{params.interpolation} --spacing {params.spacing} --device {params.device} > {log} 2>&1"
