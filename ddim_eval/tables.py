@@ -106,7 +106,7 @@ def _layout(rows: list[dict]) -> tuple[list[str], list[list[str]], str]:
     if any(r["paper_value"] is not None for r in rows):
         compared = f"In parentheses: the paper's value; ! marks a difference beyond the tolerance {TOLERANCE}."
     else:
-        compared = "The paper has no value for these entries (it reports Inception FID on its own datasets)."
+        compared = "The paper reports no value for these entries (other datasets, or FID from another extractor)."
     note = f"Values: {what}. {compared}"
     return ["dataset", "variant", *(f"S={s}" for s in steps)], body, note
 
