@@ -19,16 +19,20 @@ IMAGE_FIGURES = {"samples": "Samples per S and variant (Figure 3)",
 def write_summary(config: dict[str, Any], out: str | os.PathLike, path: str | os.PathLike) -> Path:
     """Write the summary of the run whose results are under `out` to `path` (atomically)."""
     out = Path(out)
-    datasets = ", ".join(f"{name} (model {e['model']}, {e['source']} data)" for name, e in config["datasets"].items()
-                         if name in _used(config))
+    used = ", ".join(f"{name} (model {e['model']}, {e['source']} data)" for name, e in config["datasets"].items()
+                     if name in _used(config))
     lines = [f"# ddim-eval run `{config['run']}`", "",
-             f"- Datasets: {datasets}",
+             f"- Datasets: {used}",
              f"- Samples per cell: {config['n_samples']} in shards of {config['shard_size']}; FID features: "
              f"{config['extractor']['name']}; device: {config.get('device', 'cpu')}",
              "- Every value is measured by this run; the paper's value is in parentheses where it has one.", ""]
     for table, title in TITLES.items():
-        lines += [f"## {title} ({', '.join(config[table]['datasets'])})", "",
-                  (out / "tables" / f"{table}.md").read_text().strip(), ""]
+        datasets = config[table]["datasets"]
+        lines += [f"## {title} ({', '.join(datasets)})", ""]
+        if table == "table3" and not all(d.startswith("lsun") for d in datasets):
+            lines += ["The paper's Table 3 is LSUN bedroom and church; this run serves its grid with the cells of "
+                      f"{', '.join(datasets)}.", ""]
+        lines += [(out / "tables" / f"{table}.md").read_text().strip(), ""]
     lines += ["## Figure 4: hours to sample 50,000 images against S", "", "![Figure 4](figures/timing.png)", ""]
     for dataset in config["figures"]["datasets"]:
         for name, title in IMAGE_FIGURES.items():

@@ -91,6 +91,7 @@ def test_figures_and_summary(small_run):
     links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", summary)
     assert len(links) == 4 and all((out / link).is_file() for link in links)
     assert (out / "tables/table2.md").read_text().strip() in summary
+    assert "The paper's Table 3 is LSUN bedroom and church; this run serves its grid with the cells of digits." in summary
 
 
 def test_report_is_one_html_page_with_captions(small_run):
