@@ -295,7 +295,7 @@ def _figures(args: argparse.Namespace) -> None:
 
     spec = get_model_spec(args.model)
     eps_model = _eps_model(args, spec)
-    common = {"spacing": args.spacing or spec.spacing, "device": args.device}
+    common = {"spacing": args.spacing or spec.spacing, "device": args.device, "batch_size": args.batch_size}
     alphas, out = spec.alphas_cumprod(), Path(args.out_dir)
     grid = showcase.sample_grid(eps_model, spec.name, spec.image_shape, alphas, steps=args.sample_steps,
                                 variants=args.variants, n=args.n, **common)

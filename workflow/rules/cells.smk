@@ -35,7 +35,7 @@ rule sample_shard:
         n=lambda wc: SHARDS[int(wc.shard)],
         extractor=extractor_args(),
         device=DEVICE,
-        batch=BATCH,
+        batch=sampling_batch,
         keep="--keep-samples" if config.get("keep_samples") else "",
     resources:
         gpu=GPU,

@@ -77,6 +77,11 @@ def extractor_args():
     return args
 
 
+def sampling_batch(wildcards):
+    """The dataset's sampling batch size (large images need smaller batches), else the config's."""
+    return config["datasets"][wildcards.dataset].get("batch_size", BATCH)
+
+
 def model(wildcards):
     return config["datasets"][wildcards.dataset]["model"]
 

@@ -37,10 +37,12 @@ rule image_figures:
                       f"--pairs {FIGURES['interpolation']['pairs']} --points {FIGURES['interpolation']['points']}",
         spacing=lambda wc: grid.spacing(config, wc.dataset),
         device=DEVICE,
+        batch=sampling_batch,
     resources:
         gpu=GPU,
     log:
         OUT + "/logs/image_figures/{dataset}.log",
     shell:
         "{DDIM_EVAL} figures {params.model} $(dirname {output.samples}) {params.samples} {params.consistency} "
-        "{params.interpolation} --spacing {params.spacing} --device {params.device} > {log} 2>&1"
+        "{params.interpolation} --spacing {params.spacing} --device {params.device} --batch-size {params.batch} "
+        "> {log} 2>&1"

@@ -11,7 +11,7 @@ rule reconstruct:
         model=model,
         n=f"--n {config['table2']['n']}" if config["table2"].get("n") else "",
         device=DEVICE,
-        batch=BATCH,
+        batch=sampling_batch,
     resources:
         gpu=GPU,
     log:
