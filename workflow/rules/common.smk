@@ -52,8 +52,6 @@ def reference_dir(dataset):
     return f"{OUT}/reference/{dataset}-{config['datasets'][dataset]['reference_split']}"
 
 
-
-
 def _inception_weights():
     # Imported only when needed: torch-fidelity takes seconds to import, and every DAG build would pay them.
     from ddim_eval.features import INCEPTION_WEIGHTS_URL
