@@ -26,6 +26,7 @@ CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
 _CIFAR10_MEMBERS = {"train": [f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)],
                     "test": ["cifar-10-batches-py/test_batch"]}
+CIFAR10_SPLITS = tuple(_CIFAR10_MEMBERS)
 DIGITS_TEST_SIZE = 360
 DIGITS_SEED = 0
 

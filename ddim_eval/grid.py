@@ -11,6 +11,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from ddim_eval import celeba, lsun
+from ddim_eval.datasets import CIFAR10_SPLITS, DIGITS_SPLITS
 from ddim_eval.registry import ModelSpec, get_model_spec, load_registry
 from ddim_eval.variants import parse_variant, variant_label  # noqa: F401 (the workflow's rules use both)
 
@@ -24,8 +26,8 @@ TIMING_PATH = "{out}/timing/{dataset}/{spacing}/S{steps}.json"
 # "prepared") under the dataset's name.
 DATA_PATH = "resources/{name}/{split}.npy"
 # The splits each built-in data source provides.
-SOURCE_SPLITS = {"digits": ("train", "test"), "cifar10": ("train", "test"), "celeba": ("train", "valid", "test"),
-                 "lsun_bedroom": ("train",), "lsun_church_outdoor": ("train",)}
+SOURCE_SPLITS = {"digits": DIGITS_SPLITS, "cifar10": CIFAR10_SPLITS, "celeba": tuple(celeba.SPLITS),
+                 **{f"lsun_{category}": lsun.SPLITS for category in lsun.CATEGORIES}}
 PREPARED = "prepared"
 
 

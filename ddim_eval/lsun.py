@@ -22,6 +22,7 @@ from PIL import Image
 from ddim_eval.datasets import save_image_stream
 
 CATEGORIES = ("bedroom", "church_outdoor")
+SPLITS = ("train",)  # the training LMDBs only
 RESOLUTION = 256
 SIZES = {"bedroom": "43 GB", "church_outdoor": "2.3 GB"}
 

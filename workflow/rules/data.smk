@@ -1,4 +1,5 @@
-# Prepared splits: uint8 NCHW arrays under resources/<dataset>/<split>.npy, shared by every run.
+# Prepared splits: uint8 NCHW arrays under resources/<source>/<split>.npy, shared by every run.
+from ddim_eval import celeba, lsun
 
 
 rule prepare_digits:
@@ -54,7 +55,7 @@ rule prepare_celeba:
     output:
         "resources/celeba/{split}.npy",
     wildcard_constraints:
-        split="train|valid|test",
+        split="|".join(celeba.SPLITS),
     params:
         max_images=max_images_arg("celeba"),
     log:
@@ -69,7 +70,7 @@ rule download_lsun:
     output:
         "resources/downloads/lsun/{category}_train_lmdb/data.mdb",
     wildcard_constraints:
-        category="bedroom|church_outdoor",
+        category="|".join(lsun.CATEGORIES),
     log:
         "resources/logs/download_lsun/{category}.log",
     retries: 2
@@ -83,7 +84,7 @@ rule prepare_lsun:
     output:
         "resources/lsun_{category}/train.npy",
     wildcard_constraints:
-        category="bedroom|church_outdoor",
+        category="|".join(lsun.CATEGORIES),
     params:
         max_images=lambda wc: max_images_arg(f"lsun_{wc.category}"),
     log:
