@@ -7,10 +7,11 @@ import pickle
 import sys
 
 from ddim_eval.schedule import SPACINGS, describe_timesteps, timesteps
+from ddim_eval.variants import SIGMA_HAT, Eta
 
 
-def _parse_eta(text: str) -> float | str:
-    return text if text == "sigma_hat" else float(text)
+def _parse_eta(text: str) -> Eta:
+    return text if text == SIGMA_HAT else float(text)
 
 
 def _demo(args: argparse.Namespace) -> None:

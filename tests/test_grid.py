@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.utils import update_config
 
 from ddim_eval import grid
 
@@ -16,14 +17,10 @@ def load(name: str) -> dict:
 
 
 def merged(*names: str) -> dict:
-    """Snakemake's --configfile merge: later files update the earlier ones' top-level and nested keys."""
-    def update(base, new):
-        for k, v in new.items():
-            base[k] = update(base.get(k, {}), v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
-        return base
+    """The config Snakemake builds from `configfile:` and --configfile: later files update earlier ones."""
     config = {}
     for name in names:
-        update(config, load(name))
+        update_config(config, load(name))
     return config
 
 
