@@ -2,6 +2,7 @@
 # `snakemake -c all --configfile config/<other>.yaml` runs another grid.
 import os
 
+
 # The demo config, found beside this file from any working directory; --configfile merges over it.
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
@@ -18,6 +19,6 @@ report: "workflow/report/workflow.rst"
 
 
 rule all:
+    default_target: True
     input:
         rules.summary.output,
-    default_target: True

@@ -13,23 +13,10 @@ import platform
 import time
 
 import torch
-from diffusers import DDIMScheduler
 
-from ddim_eval.registry import get_model_spec
-from ddim_eval.sampling import sample
-from ddim_eval.schedule import timesteps
-from ddim_eval.unet import build_unet, eps_model_from_unet
-
-PEER = dict(num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, beta_schedule="linear", clip_sample=False,
-            set_alpha_to_one=True, steps_offset=0, timestep_spacing="leading")
-
-
-def diffusers_loop(eps_model, x, S, eta, generator):
-    scheduler = DDIMScheduler(**PEER)
-    scheduler.set_timesteps(S, device=x.device)
-    for t in scheduler.timesteps:
-        x = scheduler.step(eps_model(x, t.expand(x.shape[0])), t, x, eta=eta, generator=generator).prev_sample
-    return x
+from ddim_eval.models import build_unet, eps_model_from_unet, get_model_spec
+from ddim_eval.sampling import sample, timesteps
+from ddim_eval.sampling.peers import diffusers_sample
 
 
 def best_seconds(fns, device, repeats):
@@ -74,7 +61,7 @@ def main() -> None:
                     g = torch.Generator(device=device).manual_seed(0)
                     ts = timesteps(S, "linear")
                     ours, peer = best_seconds([lambda: sample(eps_model, x_T, ts, args.eta, generator=g),
-                                               lambda: diffusers_loop(eps_model, x_T, S, args.eta, g)],
+                                               lambda: diffusers_sample(eps_model, x_T, S, args.eta, generator=g)],
                                               device, args.repeats)
                     per = lambda s: s / batch / S  # noqa: E731
                     rows.append(dict(device=name, model=model_name, batch=batch, steps=S, eta=args.eta,

@@ -2,6 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import PAYLOAD, FileServer
+
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
 
@@ -16,6 +18,15 @@ def reference() -> Path:
 @pytest.fixture(scope="session")
 def digits_images():
     """The demo dataset's (train, test) uint8 image arrays."""
-    from ddim_eval.datasets import digits_split
+    from ddim_eval.data import digits
 
-    return digits_split("train")[0], digits_split("test")[0]
+    return digits.load("train")[0], digits.load("test")[0]
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server serving /model.ckpt (PAYLOAD)."""
+    s = FileServer()
+    s.files["/model.ckpt"] = PAYLOAD
+    yield s
+    s.httpd.shutdown()

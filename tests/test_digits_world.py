@@ -4,17 +4,19 @@ import pytest
 import torch
 from diffusers import UNet2DModel
 
-from ddim_eval.checkpoints import ChecksumError, fetch_checkpoint, file_digest, load_unet
-from ddim_eval.datasets import digits_split
-from ddim_eval.digits_cnn import PACKAGED_SHA256, PACKAGED_WEIGHTS, accuracy, load_digits_cnn
-from ddim_eval.features import batches, extract, load_extractor
-from ddim_eval.generate import sample_shard
-from ddim_eval.metrics import fid
-from ddim_eval.reconstruction import reconstruction_errors
-from ddim_eval.registry import get_model_spec
-from ddim_eval.schedule import timesteps
-from ddim_eval.train import save_weights, train_ddpm
-from ddim_eval.unet import eps_model_from_unet
+from ddim_eval.data import digits
+from ddim_eval.fetch import ChecksumError, file_digest
+from ddim_eval.grid.generate import sample_shard
+from ddim_eval.metrics.digits_cnn import PACKAGED_SHA256, PACKAGED_WEIGHTS, accuracy, load_digits_cnn
+from ddim_eval.metrics.distances import fid
+from ddim_eval.metrics.extractors import load_extractor
+from ddim_eval.metrics.features import batches, extract
+from ddim_eval.metrics.reconstruction import reconstruction_errors
+from ddim_eval.models.checkpoints import fetch_checkpoint, load_unet
+from ddim_eval.models.registry import get_model_spec
+from ddim_eval.models.train import save_weights, train_ddpm
+from ddim_eval.models.unet import eps_model_from_unet
+from ddim_eval.sampling.schedule import timesteps
 
 
 def test_packaged_weights_match_their_pins():
@@ -35,7 +37,7 @@ def test_packaged_checkpoint_is_verified():
 
 def test_classifier_accuracy():
     model = load_digits_cnn()
-    assert accuracy(model, *digits_split("test")) >= 0.97
+    assert accuracy(model, *digits.load("test")) >= 0.97
 
 
 def test_training_is_deterministic_and_learns(tmp_path, digits_images):

@@ -3,9 +3,8 @@
 import pytest
 import torch
 
-from ddim_eval.oracle import demo_mixture, mixture_eps_model
-from ddim_eval.sampling import encode, sample
-from ddim_eval.schedule import make_alphas_cumprod, timesteps
+from ddim_eval.sampling import encode, make_alphas_cumprod, sample, timesteps
+from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model
 
 from helpers import tiny_unet
 

@@ -6,18 +6,21 @@ rule reference_stats:
         split=lambda wc: dataset_split(wc.dataset, wc.split),
         weights=EXTRACTOR_WEIGHTS or [],
     output:
-        stats=OUT + "/reference/{dataset}-{split}/stats.npz",
-        features=OUT + "/reference/{dataset}-{split}/features.npz",
+        stats=results("reference/{dataset}-{split}/stats.npz"),
+        features=results("reference/{dataset}-{split}/features.npz"),
+    log:
+        results("logs/reference_stats/{dataset}-{split}.log"),
+    conda:
+        ENV
+    resources:
+        gpu=GPU,
     params:
+        cli=DDIM_EVAL,
         extractor=extractor_args(),
         device=DEVICE,
         batch=BATCH,
-    resources:
-        gpu=GPU,
-    log:
-        OUT + "/logs/reference_stats/{dataset}-{split}.log",
     shell:
-        "{DDIM_EVAL} reference-stats {input.split} $(dirname {output.stats}) {params.extractor} "
+        "{params.cli} reference-stats {input.split} $(dirname {output.stats}) {params.extractor} "
         "--device {params.device} --batch-size {params.batch} > {log} 2>&1"
 
 
@@ -26,39 +29,46 @@ rule sample_shard:
         checkpoint=checkpoint,
         weights=EXTRACTOR_WEIGHTS or [],
     output:
-        stats=CELL_DIR + "/shard{shard}/stats.npz",
-        features=CELL_DIR + "/shard{shard}/features.npz",
-        timing=CELL_DIR + "/shard{shard}/timing.json",
+        stats=results(grid.CELL_DIR, "shard{shard}/stats.npz"),
+        features=results(grid.CELL_DIR, "shard{shard}/features.npz"),
+        timing=results(grid.CELL_DIR, "shard{shard}/timing.json"),
+    log:
+        results("logs/sample/{dataset}/{spacing}/S{steps}/{variant}/shard{shard}.log"),
+    conda:
+        ENV
+    resources:
+        gpu=GPU,
     params:
+        cli=DDIM_EVAL,
         model=model,
-        eta=lambda wc: grid.parse_variant(wc.variant),
+        eta=lambda wc: parse_variant(wc.variant),
         n=lambda wc: SHARDS[int(wc.shard)],
         extractor=extractor_args(),
         device=DEVICE,
         batch=sampling_batch,
         keep="--keep-samples" if config.get("keep_samples") else "",
-    resources:
-        gpu=GPU,
-    log:
-        OUT + "/logs/sample/{dataset}/{spacing}/S{steps}/{variant}/shard{shard}.log",
     shell:
-        "{DDIM_EVAL} sample {params.model} $(dirname {output.stats}) --steps {wildcards.steps} --eta {params.eta} "
+        "{params.cli} sample {params.model} $(dirname {output.stats}) --steps {wildcards.steps} --eta {params.eta} "
         "--spacing {wildcards.spacing} --n {params.n} --shard {wildcards.shard} {params.keep} {params.extractor} "
         "--device {params.device} --batch-size {params.batch} > {log} 2>&1"
 
 
 rule cell_metrics:
     input:
-        stats=expand(CELL_DIR + "/shard{shard}/stats.npz", shard=sorted(SHARDS), allow_missing=True),
-        features=expand(CELL_DIR + "/shard{shard}/features.npz", shard=sorted(SHARDS), allow_missing=True),
-        ref_stats=lambda wc: reference_dir(wc.dataset) + "/stats.npz",
-        ref_features=lambda wc: reference_dir(wc.dataset) + "/features.npz",
+        stats=expand(results(grid.CELL_DIR, "shard{shard}/stats.npz"), shard=sorted(SHARDS), allow_missing=True),
+        features=expand(results(grid.CELL_DIR, "shard{shard}/features.npz"), shard=sorted(SHARDS), allow_missing=True),
+        ref_stats=lambda wc: f"{reference_dir(wc.dataset)}/stats.npz",
+        ref_features=lambda wc: f"{reference_dir(wc.dataset)}/features.npz",
     output:
-        stats=CELL_DIR + "/stats.npz",
-        metrics=CELL_DIR + "/metrics.json",
+        stats=results(grid.CELL_DIR, "stats.npz"),
+        metrics=results(grid.CELL_DIR, "metrics.json"),
     log:
-        OUT + "/logs/cell_metrics/{dataset}/{spacing}/S{steps}/{variant}.log",
+        results("logs/cell_metrics/{dataset}/{spacing}/S{steps}/{variant}.log"),
+    conda:
+        ENV
+    params:
+        cli=DDIM_EVAL,
     shell:
-        "({DDIM_EVAL} merge-stats {output.stats} {input.stats} && "
-        "{DDIM_EVAL} fid {output.stats} {input.ref_stats} --features {input.features} "
+        "({params.cli} merge-stats {output.stats} {input.stats} && "
+        "{params.cli} fid {output.stats} {input.ref_stats} --features {input.features} "
         "--ref-features {input.ref_features} --out {output.metrics}) > {log} 2>&1"

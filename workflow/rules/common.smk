@@ -5,8 +5,10 @@ import sys
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 from ddim_eval import grid
+from ddim_eval.sampling.variants import parse_variant
 
 validate(config, "../../config/schema.yaml")
 try:
@@ -14,21 +16,23 @@ try:
 except ValueError as e:
     raise WorkflowError(f"config: {e}") from None
 
-# Rules call the library's command line through this interpreter, so the environment that runs Snakemake is
-# the one that runs the jobs. Checkpoints live in CACHE, filled only by the local fetch rule: every other job
-# runs with downloads switched off, so compute nodes never need the network.
+
+# Every job runs the library's command line in one environment, the interpreter that runs Snakemake or, under
+# --use-conda, the jobs' environment (ENV). Checkpoints live in CACHE, filled only by the local fetch jobs;
+# every other job runs with downloads switched off, so compute nodes never need the network.
+ENV = "../envs/ddim-eval.yaml"
+USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+PYTHON = "python" if USE_CONDA else sys.executable
 CACHE = config.get("checkpoint_cache", "resources/checkpoints")
-FETCH = f"DDIM_EVAL_CACHE={CACHE} {sys.executable} -m ddim_eval.cli"
+FETCH = f"DDIM_EVAL_CACHE={CACHE} {PYTHON} -m ddim_eval.cli"
 DDIM_EVAL = f"DDIM_EVAL_OFFLINE=1 {FETCH}"
-OUT = f"results/{config['run']}"
+OUT = grid.run_dir(config)
 SHARDS = dict(grid.shards(config))
-CELL_DIR = grid.CELL_DIR.replace("{out}", OUT)
-RECON_PATH = grid.RECON_PATH.replace("{out}", OUT)
-TIMING_PATH = grid.TIMING_PATH.replace("{out}", OUT)
 DEVICE = config.get("device", "cpu")
 BATCH = config.get("batch_size", 256)
 # One GPU per GPU job: SLURM gets --gpus=1; locally `--resources gpu=<count>` runs that many at once.
 GPU = 1 if DEVICE.startswith("cuda") else 0
+
 
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
@@ -37,6 +41,11 @@ wildcard_constraints:
     steps="[0-9]+",
     shard="[0-9]+",
     variant="eta=[0-9.]+|sigma_hat",
+
+
+def results(*parts):
+    """A path inside this run's folder, results/<run>/ (wildcards kept)."""
+    return "/".join([OUT, *parts])
 
 
 def dataset_split(dataset, split):
@@ -49,14 +58,14 @@ def max_images_arg(source):
 
 
 def reference_dir(dataset):
-    return f"{OUT}/reference/{dataset}-{config['datasets'][dataset]['reference_split']}"
+    return results(f"reference/{dataset}-{config['datasets'][dataset]['reference_split']}")
 
 
 def _inception_weights():
     # Imported only when needed: torch-fidelity takes seconds to import, and every DAG build would pay them.
-    from ddim_eval.features import INCEPTION_WEIGHTS_URL
+    from ddim_eval.metrics.extractors import inception_weights_name
 
-    return f"{CACHE}/torch-fidelity/{INCEPTION_WEIGHTS_URL.rsplit('/', 1)[1]}"
+    return f"{CACHE}/torch-fidelity/{inception_weights_name()}"
 
 
 # Inception's weights come from the internet: the local fetch rule puts them in the cache unless the config names
@@ -85,8 +94,11 @@ def model(wildcards):
 
 
 # Downloadable checkpoints the config's datasets need: cache path -> model name (packaged ones need none).
-CHECKPOINTS = {spec.checkpoint_file: spec.name for spec in (grid.model_spec(config, d) for d in config["datasets"])
-               if spec.checkpoint_url != "package"}
+CHECKPOINTS = {
+    spec.checkpoint_file: spec.name
+    for spec in (grid.model_spec(config, d) for d in config["datasets"])
+    if spec.checkpoint_url != "package"
+}
 
 
 def checkpoint(wildcards):
@@ -98,16 +110,20 @@ def _check_local_files():
     """Files only the user can provide must be in place before the DAG is built: say exactly where and what."""
     weights = config["extractor"].get("weights_path")
     if weights and not os.path.exists(weights):
-        raise WorkflowError(f"extractor.weights_path: {weights} does not exist (set it to a local copy of the "
-                            f"extractor's weights, or to null to have the workflow fetch Inception's)")
+        raise WorkflowError(
+            f"extractor.weights_path: {weights} does not exist (set it to a local copy of the "
+            f"extractor's weights, or to null to have the workflow fetch Inception's)"
+        )
     for name, entry in config["datasets"].items():
         if entry["source"] != "prepared":
             continue
         splits = {entry["reference_split"], entry.get("recon_split")} - {None}
         for path in (dataset_split(name, s) for s in sorted(splits)):
             if not os.path.exists(path):
-                raise WorkflowError(f"dataset {name!r} (source: prepared) needs {path}: a uint8 NumPy array "
-                                    "[N, C, H, W] of the split's images (ddim_eval.datasets.save_images writes one)")
+                raise WorkflowError(
+                    f"dataset {name!r} (source: prepared) needs {path}: a uint8 NumPy array "
+                    "[N, C, H, W] of the split's images (ddim_eval.data.save_images writes one)"
+                )
 
 
 _check_local_files()

@@ -1,5 +1,5 @@
 # Prepared splits: uint8 NCHW arrays under resources/<source>/<split>.npy, shared by every run.
-from ddim_eval import celeba, lsun
+from ddim_eval.data import celeba, lsun
 
 
 rule prepare_digits:
@@ -8,8 +8,12 @@ rule prepare_digits:
         test="resources/digits/test.npy",
     log:
         "resources/logs/prepare_digits.log",
+    conda:
+        ENV
+    params:
+        cli=DDIM_EVAL,
     shell:
-        "{DDIM_EVAL} prepare-digits resources/digits > {log} 2>&1"
+        "{params.cli} prepare-digits $(dirname {output.train}) > {log} 2>&1"
 
 
 localrules:
@@ -22,8 +26,12 @@ rule download_cifar10:
     log:
         "resources/logs/download_cifar10.log",
     retries: 2
+    conda:
+        ENV
+    params:
+        cli=FETCH,
     shell:
-        "{FETCH} fetch-cifar10 {output} > {log} 2>&1"
+        "{params.cli} fetch-cifar10 {output} > {log} 2>&1"
 
 
 rule prepare_cifar10:
@@ -34,8 +42,12 @@ rule prepare_cifar10:
         test="resources/cifar10/test.npy",
     log:
         "resources/logs/prepare_cifar10.log",
+    conda:
+        ENV
+    params:
+        cli=DDIM_EVAL,
     shell:
-        "{DDIM_EVAL} prepare-cifar10 {input} resources/cifar10 > {log} 2>&1"
+        "{params.cli} prepare-cifar10 {input} $(dirname {output.train}) > {log} 2>&1"
 
 
 rule download_celeba:
@@ -45,8 +57,12 @@ rule download_celeba:
     log:
         "resources/logs/download_celeba.log",
     retries: 2
+    conda:
+        ENV
+    params:
+        cli=FETCH,
     shell:
-        "{FETCH} fetch-celeba $(dirname {output.archive}) > {log} 2>&1"
+        "{params.cli} fetch-celeba $(dirname {output.archive}) > {log} 2>&1"
 
 
 rule prepare_celeba:
@@ -54,14 +70,17 @@ rule prepare_celeba:
         **rules.download_celeba.output,
     output:
         "resources/celeba/{split}.npy",
-    wildcard_constraints:
-        split="|".join(celeba.SPLITS),
-    params:
-        max_images=max_images_arg("celeba"),
     log:
         "resources/logs/prepare_celeba/{split}.log",
+    wildcard_constraints:
+        split="|".join(celeba.SPLITS),
+    conda:
+        ENV
+    params:
+        cli=DDIM_EVAL,
+        max_images=max_images_arg("celeba"),
     shell:
-        "{DDIM_EVAL} prepare-celeba {input.archive} {input.partition} {output} --split {wildcards.split} "
+        "{params.cli} prepare-celeba {input.archive} {input.partition} {output} --split {wildcards.split} "
         "{params.max_images} > {log} 2>&1"
 
 
@@ -69,13 +88,17 @@ rule prepare_celeba:
 rule download_lsun:
     output:
         "resources/downloads/lsun/{category}_train_lmdb/data.mdb",
-    wildcard_constraints:
-        category="|".join(lsun.CATEGORIES),
     log:
         "resources/logs/download_lsun/{category}.log",
+    wildcard_constraints:
+        category="|".join(lsun.CATEGORIES),
     retries: 2
+    conda:
+        ENV
+    params:
+        cli=FETCH,
     shell:
-        "{FETCH} fetch-lsun {wildcards.category} resources/downloads/lsun > {log} 2>&1"
+        "{params.cli} fetch-lsun {wildcards.category} $(dirname $(dirname {output})) > {log} 2>&1"
 
 
 rule prepare_lsun:
@@ -83,14 +106,17 @@ rule prepare_lsun:
         rules.download_lsun.output,
     output:
         "resources/lsun_{category}/train.npy",
-    wildcard_constraints:
-        category="|".join(lsun.CATEGORIES),
-    params:
-        max_images=lambda wc: max_images_arg(f"lsun_{wc.category}"),
     log:
         "resources/logs/prepare_lsun/{category}.log",
+    wildcard_constraints:
+        category="|".join(lsun.CATEGORIES),
+    conda:
+        ENV
+    params:
+        cli=DDIM_EVAL,
+        max_images=lambda wc: max_images_arg(f"lsun_{wc.category}"),
     shell:
-        "{DDIM_EVAL} prepare-lsun $(dirname {input}) {output} {params.max_images} > {log} 2>&1"
+        "{params.cli} prepare-lsun $(dirname {input}) {output} {params.max_images} > {log} 2>&1"
 
 
 if FETCH_INCEPTION:
@@ -101,8 +127,12 @@ if FETCH_INCEPTION:
         log:
             "resources/logs/fetch_inception.log",
         retries: 2
+        conda:
+            ENV
+        params:
+            cli=FETCH,
         shell:
-            "{FETCH} fetch-inception --cache-dir {CACHE} > {log} 2>&1"
+            "{params.cli} fetch-inception --cache-dir $(dirname $(dirname {output})) > {log} 2>&1"
 
     localrules:
         fetch_inception,
@@ -110,16 +140,19 @@ if FETCH_INCEPTION:
 
 rule fetch_checkpoint:
     output:
-        CACHE + "/{checkpoint}",
-    wildcard_constraints:
-        checkpoint="|".join(re.escape(c) for c in CHECKPOINTS) or "(?!)",
-    params:
-        model=lambda wc: CHECKPOINTS[wc.checkpoint],
+        f"{CACHE}/{{checkpoint}}",
     log:
         "resources/logs/fetch_checkpoint/{checkpoint}.log",
+    wildcard_constraints:
+        checkpoint="|".join(re.escape(c) for c in CHECKPOINTS) or "(?!)",
     retries: 2
+    conda:
+        ENV
+    params:
+        cli=FETCH,
+        model=lambda wc: CHECKPOINTS[wc.checkpoint],
     shell:
-        "{FETCH} fetch {params.model} > {log} 2>&1"
+        "{params.cli} fetch {params.model} > {log} 2>&1"
 
 
 # Downloads run where Snakemake runs (compute nodes may have no internet); the rest may go to a cluster.

@@ -3,14 +3,19 @@
 
 rule timing_figure:
     input:
-        f"{OUT}/tables/timing.csv",
+        results("tables/timing.csv"),
     output:
-        png=report(OUT + "/figures/timing.png", caption="../report/timing_figure.rst", category="Figure 4"),
-        pdf=OUT + "/figures/timing.pdf",
+        png=report(results("figures/timing.png"), caption="../report/timing_figure.rst", category="Figure 4"),
+        pdf=results("figures/timing.pdf"),
     log:
-        OUT + "/logs/timing_figure.log",
+        results("logs/timing_figure.log"),
+    conda:
+        ENV
+    params:
+        cli=DDIM_EVAL,
+        stem=lambda wc, output: output.png.removesuffix(".png"),
     shell:
-        "{DDIM_EVAL} timing-figure {input} {OUT}/figures/timing > {log} 2>&1"
+        "{params.cli} timing-figure {input} {params.stem} > {log} 2>&1"
 
 
 FIGURES = config["figures"]
@@ -20,29 +25,44 @@ rule image_figures:
     input:
         checkpoint=checkpoint,
     output:
-        samples=report(OUT + "/figures/{dataset}/samples.png", caption="../report/samples.rst",
-                       category="Figures 3, 5, 6", subcategory="{dataset}"),
-        consistency=report(OUT + "/figures/{dataset}/consistency.png", caption="../report/consistency.rst",
-                           category="Figures 3, 5, 6", subcategory="{dataset}"),
-        interpolation=report(OUT + "/figures/{dataset}/interpolation.png", caption="../report/interpolation.rst",
-                             category="Figures 3, 5, 6", subcategory="{dataset}"),
-        pdf=multiext(OUT + "/figures/{dataset}/", "samples.pdf", "consistency.pdf", "interpolation.pdf"),
+        samples=report(
+            results("figures/{dataset}/samples.png"),
+            caption="../report/samples.rst",
+            category="Figures 3, 5, 6",
+            subcategory="{dataset}",
+        ),
+        consistency=report(
+            results("figures/{dataset}/consistency.png"),
+            caption="../report/consistency.rst",
+            category="Figures 3, 5, 6",
+            subcategory="{dataset}",
+        ),
+        interpolation=report(
+            results("figures/{dataset}/interpolation.png"),
+            caption="../report/interpolation.rst",
+            category="Figures 3, 5, 6",
+            subcategory="{dataset}",
+        ),
+        pdf=multiext(results("figures/{dataset}/"), "samples.pdf", "consistency.pdf", "interpolation.pdf"),
+    log:
+        results("logs/image_figures/{dataset}.log"),
+    conda:
+        ENV
+    resources:
+        gpu=GPU,
     params:
+        cli=DDIM_EVAL,
         model=model,
         samples=f"--sample-steps {' '.join(map(str, FIGURES['samples']['steps']))} "
-                f"--variants {' '.join(map(str, FIGURES['samples']['variants']))} --n {FIGURES['samples']['n']}",
+        f"--variants {' '.join(map(str, FIGURES['samples']['variants']))} --n {FIGURES['samples']['n']}",
         consistency=f"--consistency-steps {' '.join(map(str, FIGURES['consistency']['steps']))} "
-                    f"--consistency-n {FIGURES['consistency']['n']}",
+        f"--consistency-n {FIGURES['consistency']['n']}",
         interpolation=f"--interpolation-steps {FIGURES['interpolation']['steps']} "
-                      f"--pairs {FIGURES['interpolation']['pairs']} --points {FIGURES['interpolation']['points']}",
+        f"--pairs {FIGURES['interpolation']['pairs']} --points {FIGURES['interpolation']['points']}",
         spacing=lambda wc: grid.spacing(config, wc.dataset),
         device=DEVICE,
         batch=sampling_batch,
-    resources:
-        gpu=GPU,
-    log:
-        OUT + "/logs/image_figures/{dataset}.log",
     shell:
-        "{DDIM_EVAL} figures {params.model} $(dirname {output.samples}) {params.samples} {params.consistency} "
+        "{params.cli} figures {params.model} $(dirname {output.samples}) {params.samples} {params.consistency} "
         "{params.interpolation} --spacing {params.spacing} --device {params.device} --batch-size {params.batch} "
         "> {log} 2>&1"

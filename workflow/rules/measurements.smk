@@ -6,18 +6,21 @@ rule reconstruct:
         split=lambda wc: dataset_split(wc.dataset, config["datasets"][wc.dataset]["recon_split"]),
         checkpoint=checkpoint,
     output:
-        RECON_PATH,
+        results(grid.RECON_PATH),
+    log:
+        results("logs/reconstruct/{dataset}/{spacing}/S{steps}.log"),
+    conda:
+        ENV
+    resources:
+        gpu=GPU,
     params:
+        cli=DDIM_EVAL,
         model=model,
         n=f"--n {config['table2']['n']}" if config["table2"].get("n") else "",
         device=DEVICE,
         batch=sampling_batch,
-    resources:
-        gpu=GPU,
-    log:
-        OUT + "/logs/reconstruct/{dataset}/{spacing}/S{steps}.log",
     shell:
-        "{DDIM_EVAL} reconstruct {params.model} {input.split} {output} --steps {wildcards.steps} "
+        "{params.cli} reconstruct {params.model} {input.split} {output} --steps {wildcards.steps} "
         "--spacing {wildcards.spacing} {params.n} --device {params.device} --batch-size {params.batch} > {log} 2>&1"
 
 
@@ -25,18 +28,21 @@ rule timing:
     input:
         checkpoint=checkpoint,
     output:
-        TIMING_PATH,
-    params:
-        model=model,
-        device=DEVICE,
-        batch=config["timing"].get("batch_size", 256),
-        repeats=config["timing"].get("repeats", 3),
+        results(grid.TIMING_PATH),
+    log:
+        results("logs/timing/{dataset}/{spacing}/S{steps}.log"),
+    conda:
+        ENV
     # Alone on the machine: a timing shared with other jobs measures them too.
     threads: workflow.cores
     resources:
         gpu=GPU,
-    log:
-        OUT + "/logs/timing/{dataset}/{spacing}/S{steps}.log",
+    params:
+        cli=DDIM_EVAL,
+        model=model,
+        device=DEVICE,
+        batch=config["timing"].get("batch_size", 256),
+        repeats=config["timing"].get("repeats", 3),
     shell:
-        "{DDIM_EVAL} time {params.model} {output} --steps {wildcards.steps} --spacing {wildcards.spacing} "
+        "{params.cli} time {params.model} {output} --steps {wildcards.steps} --spacing {wildcards.spacing} "
         "--device {params.device} --batch-size {params.batch} --repeats {params.repeats} > {log} 2>&1"

@@ -6,15 +6,19 @@ rule tables:
     input:
         grid.table_inputs(config, OUT),
     output:
-        csv=[report(f"{OUT}/tables/{t}.csv", caption="../report/table_csv.rst", category="Tables (CSV)")
-             for t in grid.ALL_TABLES],
-        html=[report(f"{OUT}/tables/{t}.html", caption=f"../report/{t}.rst", category="Tables")
-              for t in grid.ALL_TABLES],
-        md=[f"{OUT}/tables/{t}.md" for t in grid.ALL_TABLES],
-    params:
-        out=OUT,
+        csv=[
+            report(results(f"tables/{t}.csv"), caption="../report/table_csv.rst", category="Tables (CSV)")
+            for t in grid.ALL_TABLES
+        ],
+        html=[
+            report(results(f"tables/{t}.html"), caption=f"../report/{t}.rst", category="Tables")
+            for t in grid.ALL_TABLES
+        ],
+        md=[results(f"tables/{t}.md") for t in grid.ALL_TABLES],
     log:
-        OUT + "/logs/tables.log",
+        results("logs/tables.log"),
+    conda:
+        ENV
     script:
         "../scripts/tables.py"
 
@@ -25,10 +29,10 @@ rule summary:
         rules.timing_figure.output,
         expand(rules.image_figures.output, dataset=config["figures"]["datasets"]),
     output:
-        OUT + "/summary.md",
-    params:
-        out=OUT,
+        results("summary.md"),
     log:
-        OUT + "/logs/summary.log",
+        results("logs/summary.log"),
+    conda:
+        ENV
     script:
         "../scripts/summary.py"

@@ -1,4 +1,5 @@
 # Thin: the library builds the tables from the run's result files.
-from ddim_eval.tables import collect, write_tables
+from ddim_eval.grid.cells import run_dir
+from ddim_eval.report.tables import collect, write_tables
 
-write_tables(collect(snakemake.config, snakemake.params.out), snakemake.output)  # noqa: F821
+write_tables(collect(snakemake.config, run_dir(snakemake.config)), snakemake.output)  # noqa: F821

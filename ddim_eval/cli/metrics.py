@@ -1,0 +1,150 @@
+"""Commands that measure: reference statistics, merged shard statistics, FID and KID, reconstruction error
+(Table 2), sampling time (Figure 4), and fetching the Inception weights."""
+
+from __future__ import annotations
+
+import argparse
+
+from ddim_eval.cli.args import add_extractor_args, add_model_args, cell_timesteps, dtype, eps_model, parse_eta
+
+
+def _reference_stats(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from ddim_eval.data.arrays import load_images
+    from ddim_eval.metrics.extractors import load_extractor
+    from ddim_eval.metrics.features import batches, extract, save_feature_set
+
+    images = load_images(args.data)
+    extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
+    features, stats = extract(extractor, batches(images, args.batch_size), total=len(images))
+    save_feature_set(args.out_dir, features, stats)
+    print(f"{Path(args.out_dir) / 'stats.npz'}: {stats.describe()} of {args.data}")
+
+
+def _merge_stats(args: argparse.Namespace) -> None:
+    from ddim_eval.metrics.stats import load_stats, merge_all, save_stats
+
+    merged = merge_all(load_stats(p) for p in args.inputs)
+    save_stats(args.out, merged)
+    print(f"{args.out}: {merged.describe()} from {len(args.inputs)} files")
+
+
+def _fid(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from ddim_eval.io import save_json
+    from ddim_eval.metrics.distances import fid, kid
+    from ddim_eval.metrics.features import load_features
+    from ddim_eval.metrics.stats import check_compatible, load_stats
+
+    cell, ref = load_stats(args.stats), load_stats(args.ref_stats)
+    check_compatible(cell, ref, str(args.stats), str(args.ref_stats))
+    record = {"extractor": cell.extractor, "layer": cell.layer, "n": cell.n, "n_ref": ref.n, "fid": fid(cell, ref)}
+    if bool(args.features) != bool(args.ref_features):
+        raise ValueError("KID needs both --features and --ref-features")
+    if args.features:
+        features = [np.concatenate([load_features(p, s.extractor, s.layer) for p in paths])
+                    for paths, s in ((args.features, cell), (args.ref_features, ref))]
+        record |= kid(*features, subsets=args.kid_subsets, subset_size=args.kid_subset_size)
+    if args.out:
+        save_json(args.out, record)
+    label = "Inception FID" if cell.extractor == "inception-v3-compat" else f"{cell.extractor} FID (not Inception)"
+    kid_text = f", KID {record['kid_mean']:.4g} ± {record['kid_std']:.2g}" if "kid_mean" in record else ""
+    print(f"{label}: {record['fid']:.4f}{kid_text} ({cell.n} vs {ref.n} samples)")
+
+
+def _reconstruct(args: argparse.Namespace) -> None:
+    from ddim_eval.data.arrays import load_images
+    from ddim_eval.io import save_json
+    from ddim_eval.metrics.reconstruction import reconstruction_errors, summarize
+    from ddim_eval.models.registry import get_model_spec
+
+    spec = get_model_spec(args.model)
+    spacing, ts = cell_timesteps(args, spec)
+    images = load_images(args.data)[: args.n]
+    errors = reconstruction_errors(eps_model(args, spec), images, ts, alphas_cumprod=spec.alphas_cumprod(),
+                                   eps_at=args.eps_at, batch_size=args.batch_size, device=args.device,
+                                   dtype=dtype(args.dtype))
+    record = {"model": spec.name, "S": args.steps, "spacing": spacing, "eps_at": args.eps_at,
+              "data": str(args.data)} | summarize(errors)
+    save_json(args.out, record)
+    print(f"{args.out}: reconstruction MSE {record['mse']:.4e} ± {record['sem']:.1e} (sem) over {record['n']} images")
+
+
+def _time(args: argparse.Namespace) -> None:
+    from ddim_eval.io import save_json
+    from ddim_eval.metrics.timing import time_sampling
+    from ddim_eval.models.registry import get_model_spec
+
+    spec = get_model_spec(args.model)
+    spacing, ts = cell_timesteps(args, spec)
+    record = time_sampling(eps_model(args, spec, args.random_weights), spec.image_shape, ts, args.eta,
+                           alphas_cumprod=spec.alphas_cumprod(), batch_size=args.batch_size, device=args.device,
+                           dtype=dtype(args.dtype), warmup=args.warmup, repeats=args.repeats)
+    record = {"model": spec.name, "S": args.steps, "eta": args.eta, "spacing": spacing,
+              "random_weights": args.random_weights} | record
+    save_json(args.out, record)
+    print(f"{args.out}: {record['seconds_per_image_per_step']:.3e} s per image per step on {record['device']}, "
+          f"{record['hours_per_50k']:.3g} h per 50k images")
+
+
+def _fetch_inception(args: argparse.Namespace) -> None:
+    from ddim_eval.metrics.extractors import fetch_inception_weights
+
+    print(fetch_inception_weights(args.cache_dir))
+
+
+def _register_statistics(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reference-stats", help="features and statistics of a prepared split (FID reference)")
+    p.add_argument("data", help="prepared split (.npy, uint8 NCHW)")
+    p.add_argument("out_dir", help="writes features.npz and stats.npz here")
+    add_extractor_args(p)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=_reference_stats)
+
+    p = sub.add_parser("merge-stats", help="merge shard statistics into one file")
+    p.add_argument("out")
+    p.add_argument("inputs", nargs="+")
+    p.set_defaults(func=_merge_stats)
+
+    p = sub.add_parser("fid", help="FID (and KID, given features) of a cell against reference statistics")
+    p.add_argument("stats", help="the cell's stats.npz")
+    p.add_argument("ref_stats", help="the reference stats.npz")
+    p.add_argument("--features", nargs="+", default=None, help="the cell's features.npz files (for KID)")
+    p.add_argument("--ref-features", nargs="+", default=None, help="the reference features.npz files (for KID)")
+    p.add_argument("--kid-subsets", type=int, default=100)
+    p.add_argument("--kid-subset-size", type=int, default=1000)
+    p.add_argument("--out", default=None, help="write the numbers as JSON")
+    p.set_defaults(func=_fid)
+
+    p = sub.add_parser("fetch-inception", help="download torch-fidelity's Inception weights, verified")
+    p.add_argument("--cache-dir", default=None)
+    p.set_defaults(func=_fetch_inception)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_statistics(sub)
+
+    p = sub.add_parser("reconstruct", help="encode-decode reconstruction error of a prepared split (Table 2)")
+    p.add_argument("model")
+    p.add_argument("data", help="prepared split (.npy)")
+    p.add_argument("out", help="JSON output")
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--n", type=int, default=None, help="use the first n images (default: all)")
+    p.add_argument("--eps-at", choices=["current", "next"], default="current")
+    add_model_args(p)
+    p.set_defaults(func=_reconstruct)
+
+    p = sub.add_parser("time", help="time sampling one batch (Figure 4: hours per 50k images)")
+    p.add_argument("model")
+    p.add_argument("out", help="JSON output")
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--eta", type=parse_eta, default=0.0)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--random-weights", action="store_true",
+                   help="time an untrained network of the same architecture (no checkpoint needed; same cost)")
+    add_model_args(p)
+    p.set_defaults(func=_time)

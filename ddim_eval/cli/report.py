@@ -1,0 +1,72 @@
+"""Commands that draw: Figures 3, 5 and 6 of a model, and Figure 4 from a run's timing table."""
+
+from __future__ import annotations
+
+import argparse
+
+from ddim_eval.cli.args import add_model_args, eps_model, parse_eta
+
+
+def _figures(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    import numpy as np
+
+    from ddim_eval.models.registry import get_model_spec
+    from ddim_eval.report import showcase
+    from ddim_eval.report.figures import rows_figure, samples_figure, save_figure
+    from ddim_eval.sampling.variants import variant_label
+
+    spec = get_model_spec(args.model)
+    eps = eps_model(args, spec)
+    common = {"spacing": args.spacing or spec.spacing, "device": args.device, "batch_size": args.batch_size}
+    alphas, out = spec.alphas_cumprod(), Path(args.out_dir)
+    grid = showcase.sample_grid(eps, spec.name, spec.image_shape, alphas, steps=args.sample_steps,
+                                variants=args.variants, n=args.n, **common)
+    labels = [variant_label(v) for v in args.variants]
+    save_figure(samples_figure(grid, labels, args.sample_steps, f"{spec.name}: samples from one x_T per S and "
+                                                                 f"variant ({common['spacing']} tau)"), out / "samples")
+    images = showcase.consistency(eps, spec.name, spec.image_shape, alphas, steps=args.consistency_steps,
+                                  n=args.consistency_n, **common)
+    save_figure(rows_figure(images, [f"S={s}" for s in args.consistency_steps],
+                            f"{spec.name}: one x_T per row, eta = 0, decoded with S steps"), out / "consistency")
+    images = showcase.interpolation(eps, spec.name, spec.image_shape, alphas, steps=args.interpolation_steps,
+                                    pairs=args.pairs, points=args.points, **common)
+    alphas_label = [f"{a:.2g}" for a in np.linspace(0, 1, args.points)]
+    save_figure(rows_figure(images, alphas_label, f"{spec.name}: slerp between two x_T, eta = 0, "
+                                                  f"S = {args.interpolation_steps}"), out / "interpolation")
+    print(f"{out}: samples, consistency, interpolation (.png, .pdf)")
+
+
+def _timing_figure(args: argparse.Namespace) -> None:
+    import csv
+
+    from ddim_eval.report.figures import save_figure, timing_figure
+
+    with open(args.timing_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{args.timing_csv} holds no timing rows")
+    print(*save_figure(timing_figure(rows), args.out_stem))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("figures", help="Figures 3, 5 and 6 of a model: samples per S and variant, consistency "
+                       "over S, slerp interpolation (PNG and PDF)")
+    p.add_argument("model")
+    p.add_argument("out_dir")
+    p.add_argument("--sample-steps", type=int, nargs="+", default=[10, 20, 50, 100])
+    p.add_argument("--variants", type=parse_eta, nargs="+", default=[0.0, 1.0, "sigma_hat"])
+    p.add_argument("--n", type=int, default=16, help="samples per panel of the samples figure")
+    p.add_argument("--consistency-steps", type=int, nargs="+", default=[10, 20, 50, 100, 1000])
+    p.add_argument("--consistency-n", type=int, default=8, help="rows (x_T) of the consistency figure")
+    p.add_argument("--interpolation-steps", type=int, default=50)
+    p.add_argument("--pairs", type=int, default=4, help="rows (x_T pairs) of the interpolation figure")
+    p.add_argument("--points", type=int, default=11, help="interpolation points from 0 to 1")
+    add_model_args(p)
+    p.set_defaults(func=_figures)
+
+    p = sub.add_parser("timing-figure", help="Figure 4 from a run's timing table (PNG and PDF)")
+    p.add_argument("timing_csv", help="tables/timing.csv of a run")
+    p.add_argument("out_stem", help="output path without extension")
+    p.set_defaults(func=_timing_figure)

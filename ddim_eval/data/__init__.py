@@ -1,0 +1,16 @@
+"""Data: prepared split arrays (uint8 NCHW `.npy`), the exact conversion between model space and pixels, and one
+module per source, each with its SPLITS, `prepare` and (where downloadable) `fetch`: digits, cifar10, celeba, lsun.
+
+Names load on first use (lazy_loader).
+"""
+
+import lazy_loader as lazy
+
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submodules=["celeba", "cifar10", "digits", "lsun"],
+    submod_attrs={
+        "arrays": ["load_images", "save_image_stream", "save_images"],
+        "images": ["check_finite", "from_uint8", "to_rgb", "to_uint8"],
+    },
+)

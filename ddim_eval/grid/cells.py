@@ -1,0 +1,151 @@
+"""The experiment grid of a workflow config: which cells, reconstructions and timings the tables need.
+
+A cell is (dataset, S, variant, spacing); a variant is an eta value or sigma_hat, labelled as in the paper's
+tables ("eta=0.0", "sigma_hat"). Tables are views over cells: a cell two tables need is listed once. The JSON
+schema (config/schema.yaml) checks types and ranges; `check_config` checks what needs the model registry.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from ddim_eval.data import celeba, cifar10, digits, lsun
+from ddim_eval.models.registry import ModelSpec, get_model_spec, load_registry
+from ddim_eval.sampling.variants import variant_label
+
+FID_TABLES = ("table1", "table3")
+ALL_TABLES = ("table1", "table2", "table3", "timing")
+# Result paths inside a run's folder (`run_dir`), shared by the workflow's rules and the table builder.
+CELL_DIR = "cells/{dataset}/{spacing}/S{steps}/{variant}"
+RECON_PATH = "recon/{dataset}/{spacing}/S{steps}.json"
+TIMING_PATH = "timing/{dataset}/{spacing}/S{steps}.json"
+# Prepared splits, shared by every run: built-in sources under their own name, hand-prepared ones (source
+# "prepared") under the dataset's name.
+DATA_PATH = "resources/{name}/{split}.npy"
+# The splits each built-in data source provides.
+SOURCE_SPLITS = {"digits": digits.SPLITS, "cifar10": cifar10.SPLITS, "celeba": tuple(celeba.SPLITS),
+                 **{f"lsun_{category}": lsun.SPLITS for category in lsun.CATEGORIES}}
+PREPARED = "prepared"
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    dataset: str
+    steps: int
+    variant: str  # "eta=<float>" or "sigma_hat"
+    spacing: str
+
+
+@functools.cache
+def registry() -> dict[str, ModelSpec]:
+    """The model registry as the grid needs it: names, schedules, spacings, checkpoints (read once; networks are
+    built, and so checked, by the jobs that load them)."""
+    return load_registry(check_networks=False)
+
+
+def run_dir(config: dict[str, Any]) -> str:
+    """Where a run's results go: results/<run>."""
+    return f"results/{config['run']}"
+
+
+def model_spec(config: dict[str, Any], dataset: str) -> ModelSpec:
+    return get_model_spec(config["datasets"][dataset]["model"], registry())
+
+
+def spacing(config: dict[str, Any], dataset: str) -> str:
+    """The dataset's tau spacing: its config entry's, else its model's (the paper's choice)."""
+    return config["datasets"][dataset].get("spacing") or model_spec(config, dataset).spacing
+
+
+def data_path(config: dict[str, Any], dataset: str, split: str) -> str:
+    source = config["datasets"][dataset]["source"]
+    return DATA_PATH.format(name=dataset if source == PREPARED else source, split=split)
+
+
+def _image_limits(config: dict[str, Any], source: str) -> set[int | None]:
+    return {e.get("max_images") for e in config["datasets"].values() if e["source"] == source}
+
+
+def max_images(config: dict[str, Any], source: str) -> int | None:
+    """How many images of each split of `source` to prepare (None: all), as its datasets agree."""
+    limits = _image_limits(config, source)
+    return limits.pop() if limits else None
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Raise ValueError naming the key for what the schema cannot see: datasets a table names but the config does
+    not define, unregistered models, S above the model's T, splits a source lacks or a table needs, and LSUN
+    without an image limit."""
+    models = registry()
+    for name, entry in config["datasets"].items():
+        if entry["model"] not in models:
+            raise ValueError(f"datasets.{name}.model: {entry['model']!r} is not a registered model; registered: "
+                             f"{sorted(models)}")
+        splits = SOURCE_SPLITS.get(entry["source"])
+        for key in ("reference_split", "recon_split"):
+            if splits and entry.get(key) and entry[key] not in splits:
+                raise ValueError(f"datasets.{name}.{key}: source {entry['source']!r} has no split {entry[key]!r}; "
+                                 f"allowed: {list(splits)}")
+        if entry["source"].startswith("lsun_") and not entry.get("max_images"):
+            raise ValueError(f"datasets.{name}.max_images: LSUN needs a limit on the images prepared (the paper's "
+                             "reference is not stated; 50000 matches n_samples; bedroom holds 3 million)")
+    for source in SOURCE_SPLITS:
+        limits = _image_limits(config, source)
+        if len(limits) > 1:
+            raise ValueError(f"datasets.*.max_images: datasets with source {source!r} share its prepared files, "
+                             f"so they need one max_images; got {sorted(limits, key=str)}")
+    for key, datasets, steps in _step_lists(config):
+        for dataset in datasets:
+            if dataset not in config["datasets"]:
+                raise ValueError(f"{key.split('.')[0]}.datasets: unknown dataset {dataset!r}; defined under "
+                                 f"datasets: {sorted(config['datasets'])}")
+            T = models[config["datasets"][dataset]["model"]].T
+            too_many = [s for s in steps if s > T]
+            if too_many:
+                raise ValueError(f"{key}: {too_many} exceed T = {T} of dataset {dataset!r}'s model; "
+                                 f"allowed: 1..{T}")
+    for dataset in config["table2"]["datasets"]:
+        if not config["datasets"][dataset].get("recon_split"):
+            raise ValueError(f"datasets.{dataset}.recon_split: table2 reconstructs {dataset!r}, so it needs a split")
+
+
+def _step_lists(config: dict[str, Any]) -> list[tuple[str, list[str], list[int]]]:
+    """(config key, datasets, S values) of every table and figure."""
+    f = config["figures"]
+    return ([(f"{t}.steps", config[t]["datasets"], config[t]["steps"]) for t in ALL_TABLES]
+            + [(f"figures.{part}.steps", f["datasets"], f[part]["steps"]) for part in ("samples", "consistency")]
+            + [("figures.interpolation.steps", f["datasets"], [f["interpolation"]["steps"]])])
+
+
+def fid_cells(config: dict[str, Any]) -> list[Cell]:
+    """Every cell Tables 1 and 3 need, each once, sorted."""
+    return sorted({Cell(d, s, variant_label(v), spacing(config, d))
+                   for table in FID_TABLES for d in config[table]["datasets"]
+                   for s in config[table]["steps"] for v in config[table]["variants"]})
+
+
+def shards(config: dict[str, Any]) -> list[tuple[int, int]]:
+    """(shard index, size) covering n_samples in shard_size pieces; the last may be smaller."""
+    n, size = config["n_samples"], config["shard_size"]
+    return [(k, min(size, n - k * size)) for k in range((n + size - 1) // size)]
+
+
+def recon_runs(config: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """(dataset, spacing, S) of every Table 2 reconstruction."""
+    t = config["table2"]
+    return [(d, spacing(config, d), s) for d in t["datasets"] for s in t["steps"]]
+
+
+def timing_runs(config: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """(dataset, spacing, S) of every Figure 4 timing."""
+    t = config["timing"]
+    return [(d, spacing(config, d), s) for d in t["datasets"] for s in t["steps"]]
+
+
+def table_inputs(config: dict[str, Any], out: str) -> list[str]:
+    """Every result file the tables read."""
+    return ([f"{out}/{CELL_DIR.format(**vars(c))}/metrics.json" for c in fid_cells(config)]
+            + [f"{out}/{RECON_PATH.format(dataset=d, spacing=sp, steps=s)}" for d, sp, s in recon_runs(config)]
+            + [f"{out}/{TIMING_PATH.format(dataset=d, spacing=sp, steps=s)}" for d, sp, s in timing_runs(config)])

@@ -1,0 +1,62 @@
+"""Image features in and out: uint8 batches through an extractor into float32 features and their streamed float64
+statistics, and the features files (`features.npz`) that carry the extractor and layer that made them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ddim_eval.io import load_npz, save_npz
+from ddim_eval.metrics.extractors import Extractor
+from ddim_eval.metrics.stats import FeatureStats, from_features, merge, save_stats
+
+
+def batches(images: np.ndarray, batch_size: int) -> Iterator[Tensor]:
+    """uint8 image batches from an array (memory-mapped arrays are read one batch at a time)."""
+    for start in range(0, len(images), batch_size):
+        yield torch.from_numpy(np.array(images[start:start + batch_size]))  # a writable copy of the slice
+
+
+def extract(extractor: Extractor, image_batches: Iterable[Tensor], *, total: int | None = None,
+            progress: bool = True) -> tuple[np.ndarray, FeatureStats]:
+    """Features of every batch (float32 [N, d]) and their float64 statistics, accumulated batch by batch."""
+    chunks, stats = [], None
+    with tqdm(total=total, desc=f"features ({extractor.name})", unit="img", disable=not progress) as bar:
+        for batch in image_batches:
+            f = extractor(batch).numpy()
+            part = from_features(f, extractor.name, extractor.layer)
+            stats = part if stats is None else merge(stats, part)
+            chunks.append(f)
+            bar.update(len(f))
+    if stats is None:
+        raise ValueError("no images to extract features from")
+    return np.concatenate(chunks), stats
+
+
+def save_features(path: str | os.PathLike, features: np.ndarray, extractor: str, layer: str) -> Path:
+    """Write features (float32 [N, d]) with the extractor and layer that made them, atomically."""
+    return save_npz(path, features=features.astype(np.float32), extractor=np.str_(extractor), layer=np.str_(layer))
+
+
+def save_feature_set(out_dir: str | os.PathLike, features: np.ndarray, stats: FeatureStats) -> None:
+    """`features.npz` and `stats.npz` of one image set in `out_dir`, each written atomically."""
+    out_dir = Path(out_dir)
+    save_features(out_dir / "features.npz", features, stats.extractor, stats.layer)
+    save_stats(out_dir / "stats.npz", stats)
+
+
+def load_features(path: str | os.PathLike, extractor: str | None = None, layer: str | None = None) -> np.ndarray:
+    """Read a features file, refusing one from another extractor or layer when those are given."""
+    z = load_npz(path, ("features", "extractor", "layer"), "ddim-eval features")
+    got = {"extractor": str(z["extractor"]), "layer": str(z["layer"])}
+    for key, want in (("extractor", extractor), ("layer", layer)):
+        if want is not None and got[key] != want:
+            raise ValueError(f"{path} holds features of {got['extractor']} layer {got['layer']}; "
+                             f"expected {key} {want!r}")
+    return z["features"]

@@ -1,0 +1,40 @@
+"""DDIM reconstruction error (the paper's Table 2): encode images to x_T with S steps, decode with S steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ddim_eval.data.images import check_finite, from_uint8
+from ddim_eval.sampling.common import EpsModel
+from ddim_eval.sampling.latent import encode
+from ddim_eval.sampling.sampler import sample
+
+
+def reconstruction_errors(eps_model: EpsModel, images: np.ndarray, timesteps: list[int], *,
+                          alphas_cumprod: np.ndarray, eps_at: str = "current", batch_size: int = 256,
+                          device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                          progress: bool = True) -> np.ndarray:
+    """Per-image MSE between uint8 `images` [N, C, H, W] and their eta = 0 round trip, per dimension on the
+    [0, 1] scale (the decoded image clamped to [0, 1], not quantised); float64 [N]."""
+    if len(images) == 0:
+        raise ValueError("no images to reconstruct (empty split)")
+    errors = []
+    with tqdm(total=len(images), desc=f"reconstruct S={len(timesteps)}", unit="img", disable=not progress) as bar:
+        for start in range(0, len(images), batch_size):
+            x0 = from_uint8(np.ascontiguousarray(images[start:start + batch_size])).to(device, dtype)
+            x_T = encode(eps_model, x0, timesteps, alphas_cumprod=alphas_cumprod, eps_at=eps_at)
+            decoded = sample(eps_model, x_T, timesteps, 0.0, alphas_cumprod=alphas_cumprod)
+            check_finite(decoded, f"reconstructions of images {start}..{start + len(x0) - 1}")
+            u, u_hat = (x0.double() + 1) / 2, ((decoded.double() + 1) / 2).clamp(0, 1)
+            errors.append((u - u_hat).square().flatten(1).mean(1).cpu().numpy())
+            bar.update(len(x0))
+    return np.concatenate(errors)
+
+
+def summarize(errors: np.ndarray) -> dict[str, float]:
+    """Mean per-dimension MSE over images, with its spread: std over images and standard error of the mean."""
+    errors = np.asarray(errors, dtype=np.float64)
+    std = float(errors.std(ddof=1)) if len(errors) > 1 else 0.0
+    return {"mse": float(errors.mean()), "std": std, "sem": float(std / np.sqrt(len(errors))), "n": len(errors)}

@@ -1,0 +1,73 @@
+"""Sampling time, in the units of the paper's Figure 4: hours to sample 50k images."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from ddim_eval.sampling.common import EpsModel
+from ddim_eval.sampling.sampler import sample
+from ddim_eval.sampling.variants import Eta
+
+FIGURE4_IMAGES = 50_000
+
+
+def device_name(device: torch.device | str) -> str:
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{device.type} ({torch.get_num_threads()} threads)"
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for queued device work, so wall-clock time covers it (a no-op on the CPU)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed_sample(eps_model: EpsModel, x: torch.Tensor, timesteps: list[int], eta: Eta, *,
+                 alphas_cumprod: np.ndarray, generator: torch.Generator | None = None) -> tuple[torch.Tensor, float]:
+    """`sample(...)` and its wall time in seconds, the device synchronised before and after."""
+    synchronize(x.device)
+    t0 = time.perf_counter()
+    x0 = sample(eps_model, x, timesteps, eta, alphas_cumprod=alphas_cumprod, generator=generator)
+    synchronize(x.device)
+    return x0, time.perf_counter() - t0
+
+
+def timing_record(seconds: float, images: int, timesteps: list[int], batch_size: int, device: torch.device | str,
+                  dtype: torch.dtype) -> dict:
+    """Per-image-per-step cost, throughput and the derived hours for 50k images, with what they were measured on."""
+    evals = len(timesteps)
+    per_image_step = seconds / (images * evals)
+    return {
+        "device": device_name(device), "batch_size": batch_size, "dtype": str(dtype).removeprefix("torch."),
+        "network_evals": evals, "distinct_timesteps": len(set(timesteps)), "images": images, "seconds": seconds,
+        "seconds_per_image_per_step": per_image_step, "images_per_second": images / seconds,
+        "hours_per_50k": per_image_step * evals * FIGURE4_IMAGES / 3600,
+    }
+
+
+@torch.no_grad()
+def time_sampling(eps_model: EpsModel, shape: tuple[int, ...], timesteps: list[int], eta: Eta = 0.0, *,
+                  alphas_cumprod: np.ndarray, batch_size: int, device: torch.device | str = "cpu",
+                  dtype: torch.dtype = torch.float32, warmup: int = 1, repeats: int = 3) -> dict:
+    """Time whole sampling runs of one batch: `warmup` untimed runs, then the best of `repeats` timed runs,
+    each bracketed by device synchronisation (the best, since slower runs measure interference, not the code)."""
+    if warmup < 0 or repeats < 1:
+        raise ValueError(f"need warmup >= 0 and repeats >= 1; got warmup={warmup}, repeats={repeats}")
+    device = torch.device(device)
+    x = torch.randn((batch_size, *shape), generator=torch.Generator().manual_seed(0)).to(device, dtype)
+    gen = torch.Generator(device=device).manual_seed(0)
+
+    def run() -> float:
+        return timed_sample(eps_model, x, timesteps, eta, alphas_cumprod=alphas_cumprod, generator=gen)[1]
+
+    for _ in range(warmup):
+        run()
+    best = min(run() for _ in range(repeats))
+    return timing_record(best, batch_size, timesteps, batch_size, device, dtype) | {"warmup": warmup,
+                                                                                   "repeats": repeats}

@@ -1,0 +1,97 @@
+"""The paper's checkpoints: fetched into the cache and verified, loaded safely, converted to `UNet2DModel`.
+
+Nothing is unpickled beyond tensors and plain containers (`torch.load(..., weights_only=True)`), and shipped or
+diffusers-layout weights are safetensors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import torch
+from diffusers import UNet2DModel
+from torch import Tensor
+
+from ddim_eval.fetch import FetchError, cache_dir, fetch_file, file_digest, verify_file
+from ddim_eval.io import atomic_path
+from ddim_eval.models.convert import load_official_weights, strip_data_parallel
+from ddim_eval.models.registry import PACKAGED, ModelSpec, get_model_spec
+from ddim_eval.models.unet import build_unet
+
+
+class CheckpointError(FetchError):
+    """A checkpoint that cannot be loaded: corrupt, truncated, of another layout, or holding more than tensors."""
+
+
+def fetch_checkpoint(spec: ModelSpec, cache: str | os.PathLike | None = None, *, allow_download: bool = True,
+                     progress: bool = True) -> Path:
+    """The verified local path of `spec`'s checkpoint, downloading it into the cache when missing.
+
+    Without a published checksum, the sha256 of the first copy is pinned in `<file>.sha256` and every later
+    use is checked against it.
+    """
+    if spec.checkpoint_url == PACKAGED:
+        path = Path(__file__).parent / spec.checkpoint_file  # beside models.toml
+        if not path.is_file():
+            raise CheckpointError(f"the packaged checkpoint of {spec.name!r} is missing: {path}")
+        verify_file(path, spec.md5, spec.sha256)
+        return path
+    dest = cache_dir(cache) / spec.checkpoint_file
+    pin = dest.with_name(dest.name + ".sha256")
+    sha256 = spec.sha256 or (pin.read_text().strip() if pin.exists() else None)
+    fetch_file(spec.checkpoint_url, dest, md5=spec.md5, sha256=sha256, manual=spec.manual,
+               allow_download=allow_download, progress=progress, what=f"checkpoint {spec.name!r}")
+    if spec.md5 is None and sha256 is None:
+        digest = file_digest(dest, "sha256")
+        with atomic_path(pin) as tmp:
+            tmp.write_text(digest + "\n")
+        print(f"ddim-eval: {spec.name} has no published checksum; pinned sha256 {digest} in {pin}",
+              file=sys.stderr)
+    return dest
+
+
+def load_official_state_dict(path: Path, layout: str = "state_dict") -> dict[str, Tensor]:
+    """The official-layout network weights in `path`, read with weights_only=True (no arbitrary unpickling)."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises several types for corrupt zips and for refused pickles
+        raise CheckpointError(f"cannot load {path} as a weights-only checkpoint ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0]}); it is corrupt, truncated or holds more than tensors "
+                              f"(ddim-eval never unpickles arbitrary objects)") from None
+    if layout == "ema_list":
+        if not isinstance(obj, (list, tuple)) or not obj or not isinstance(obj[-1], dict):
+            raise CheckpointError(f"{path}: layout 'ema_list' expects a list whose last entry is the EMA state "
+                                  f"dict, got {type(obj).__name__}")
+        obj = obj[-1]
+    if not isinstance(obj, dict) or not all(isinstance(v, Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path}: expected a state dict of tensors (layout {layout!r}), "
+                              f"got {type(obj).__name__}")
+    return strip_data_parallel(obj)
+
+
+def load_safetensors(path: Path) -> dict[str, Tensor]:
+    """A state dict stored as safetensors (a format that cannot carry code)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"cannot read {path} as safetensors: {e}") from None
+
+
+def load_unet(model: str | ModelSpec, cache: str | os.PathLike | None = None, *,
+              device: torch.device | str = "cpu", allow_download: bool = True) -> UNet2DModel:
+    """The paper's network for a registered model name (or spec), weights fetched, verified and converted."""
+    spec = get_model_spec(model) if isinstance(model, str) else model
+    path = fetch_checkpoint(spec, cache, allow_download=allow_download)
+    if spec.layout == "diffusers":
+        with torch.device("meta"):
+            unet = UNet2DModel(**spec.unet_config())
+        unet.load_state_dict(load_safetensors(path), strict=True, assign=True)
+    else:
+        state_dict = load_official_state_dict(path, spec.layout)
+        unet = load_official_weights(build_unet(spec.unet, device="meta"), state_dict, spec.unet, assign=True)
+    return unet.to(device).eval().requires_grad_(False)

@@ -1,0 +1,147 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ddim_eval.cli import main
+
+
+def test_timesteps_command(capsys):
+    main(["timesteps", "100", "--spacing", "quadratic"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "100 network evaluations, 96 distinct timesteps, t = 0..800"
+    assert out[1].split()[:4] == ["0", "0", "0", "0"]
+
+
+def test_models_command(capsys):
+    main(["models"])
+    out = capsys.readouterr().out
+    assert "cifar10: (3, 32, 32) quadratic tau, T=1000" in out and "pinned on first use" in out
+
+
+def test_oracle_command(capsys):
+    main(["oracle", "--n", "500", "--steps", "5", "20", "--eta", "0", "sigma_hat"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 5") or
+             line.startswith("| 20")]
+    assert len(lines) == 4
+    cells = {tuple(line.split("|")[1:3]): line for line in lines}
+    assert "e-" in cells[(" 20 ", " 0.0 ")]  # eta = 0 rows carry a reconstruction error
+
+
+def test_demo_command(tmp_path, capsys):
+    main(["demo", "--out", str(tmp_path), "--n", "50", "--steps", "5", "--eta", "0", "sigma_hat", "--recon-steps",
+          "5", "10"])
+    out = capsys.readouterr().out
+    assert "digits-cnn FID (the demo CNN's 64-d features), not Inception FID" in out
+    rows = [line for line in out.splitlines() if line.startswith("| 5 |") or line.startswith("| 10 |")]
+    assert len(rows) == 4
+    result = json.loads((tmp_path / "demo.json").read_text())
+    assert [(r["S"], r["eta"], r["n"]) for r in result["fid"]] == [(5, 0.0, 50), (5, "sigma_hat", 50)]
+    assert result["recon"][0]["mse"] > result["recon"][1]["mse"] > 0 and result["test_split_fid"] > 0
+
+
+def test_errors_exit_with_a_message():
+    with pytest.raises(SystemExit, match=r"ddim-eval timesteps: error: steps must be in \[1, T=1000\], got 0"):
+        main(["timesteps", "0"])
+    with pytest.raises(SystemExit, match="unknown model 'imagenet'"):
+        main(["fetch", "imagenet"])
+
+
+def test_fetch_offline_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("DDIM_EVAL_OFFLINE", "1")
+    with pytest.raises(SystemExit, match=r"ddim-eval fetch: error: .*ema_diffusion_cifar10_model/model-790000.ckpt "
+                                         r"is missing and \$DDIM_EVAL_OFFLINE is set"):
+        main(["fetch", "cifar10", "--cache-dir", str(tmp_path)])
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "ddim-eval"
+    result = subprocess.run([str(script), "timesteps", "10"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("10 network evaluations")
+
+
+def test_cell_pipeline_from_the_command_line(tmp_path, capsys):
+    """prepare -> reference statistics -> two shards of one cell -> merged statistics -> FID and KID."""
+    main(["prepare-digits", str(tmp_path / "data")])
+    main(["reference-stats", str(tmp_path / "data" / "train.npy"), str(tmp_path / "ref"), "--extractor", "digits-cnn"])
+    for shard in (0, 1):
+        main(["sample", "digits", str(tmp_path / f"cell/shard{shard}"), "--steps", "10", "--eta", "0", "--n", "60",
+              "--shard", str(shard), "--batch-size", "25", "--extractor", "digits-cnn", "--keep-samples"])
+    main(["merge-stats", str(tmp_path / "cell/stats.npz"), str(tmp_path / "cell/shard0/stats.npz"),
+          str(tmp_path / "cell/shard1/stats.npz")])
+    main(["fid", str(tmp_path / "cell/stats.npz"), str(tmp_path / "ref/stats.npz"), "--features",
+          str(tmp_path / "cell/shard0/features.npz"), str(tmp_path / "cell/shard1/features.npz"), "--ref-features",
+          str(tmp_path / "ref/features.npz"), "--out", str(tmp_path / "fid.json")])
+    out = capsys.readouterr().out
+    assert "digits-cnn FID (not Inception)" in out and "(120 vs 1437 samples)" in out
+    record = json.loads((tmp_path / "fid.json").read_text())
+    assert record["extractor"] == "digits-cnn" and record["n"] == 120 and record["fid"] > 0
+    assert record["kid_subset_size"] == 120
+    timing = json.loads((tmp_path / "cell/shard1/timing.json").read_text())
+    assert (timing["model"], timing["S"], timing["eta"], timing["spacing"], timing["shard"]) == \
+        ("digits", 10, 0.0, "linear", 1)
+    with np.load(tmp_path / "cell/shard0/samples.npz") as a, np.load(tmp_path / "cell/shard1/samples.npz") as b:
+        assert a["images"].shape == (60, 1, 8, 8) and not np.array_equal(a["images"], b["images"])
+
+
+def test_reconstruct_and_time_commands(tmp_path, capsys):
+    main(["prepare-digits", str(tmp_path / "data")])
+    main(["reconstruct", "digits", str(tmp_path / "data/test.npy"), str(tmp_path / "r.json"), "--steps", "10",
+          "--n", "20"])
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["n"] == 20 and 0 < record["mse"] < 0.1 and record["eps_at"] == "current"
+    main(["time", "cifar10", str(tmp_path / "t.json"), "--steps", "2", "--batch-size", "1", "--random-weights",
+          "--repeats", "1", "--warmup", "0"])
+    timing = json.loads((tmp_path / "t.json").read_text())
+    assert timing["random_weights"] and timing["network_evals"] == 2 and timing["hours_per_50k"] > 0
+
+
+def test_bad_metric_inputs_are_named(tmp_path):
+    from ddim_eval.metrics.stats import from_features, save_stats
+
+    f = np.random.default_rng(0).normal(size=(50, 64))
+    np.save(tmp_path / "x.npy", np.zeros((4, 1, 8, 8), np.uint8))
+    save_stats(tmp_path / "inception.npz", from_features(np.random.default_rng(0).normal(size=(50, 8)),
+                                                         "inception-v3-compat", "2048"))
+    save_stats(tmp_path / "digits.npz", from_features(f, "digits-cnn", "64"))
+    with pytest.raises(SystemExit, match=r"fid: error: statistics do not match: .*digits.npz is digits-cnn layer 64"
+                                         r".*inception.npz is inception-v3-compat layer 2048"):
+        main(["fid", str(tmp_path / "digits.npz"), str(tmp_path / "inception.npz")])
+    with pytest.raises(SystemExit, match="KID needs both --features and --ref-features"):
+        main(["fid", str(tmp_path / "digits.npz"), str(tmp_path / "digits.npz"), "--features", "f.npz"])
+    with pytest.raises(SystemExit, match="feature extractor weights file .*nowhere.pth does not exist"):
+        main(["reference-stats", str(tmp_path / "x.npy"), str(tmp_path / "out"), "--weights-path",
+              str(tmp_path / "nowhere.pth")])
+    with pytest.raises(SystemExit, match="unknown feature extractor 'inception'"):
+        main(["reference-stats", str(tmp_path / "x.npy"), str(tmp_path / "out"), "--extractor", "inception"])
+    with pytest.raises(SystemExit, match="has no feature layer '2048'"):
+        main(["reference-stats", str(tmp_path / "x.npy"), str(tmp_path / "out"), "--extractor", "digits-cnn",
+              "--layer", "2048"])
+    np.save(tmp_path / "empty.npy", np.zeros((0, 1, 8, 8), np.uint8))
+    with pytest.raises(SystemExit, match="empty.npy: the split is empty"):
+        main(["reference-stats", str(tmp_path / "empty.npy"), str(tmp_path / "out"), "--extractor", "digits-cnn"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_fails_before_any_work(tmp_path):
+    with pytest.raises(SystemExit, match=r"ddim-eval sample: error: device 'cuda' was asked for, but CUDA is not "
+                                         r"available: .*Pass --device cpu"):
+        main(["sample", "digits", str(tmp_path / "cell"), "--steps", "10", "--eta", "0", "--n", "4",
+              "--extractor", "digits-cnn", "--device", "cuda"])
+    assert not (tmp_path / "cell").exists()
+    with pytest.raises(SystemExit, match=r"device 'gpu' is not a torch device; use cpu, cuda or cuda:<index>"):
+        main(["reconstruct", "digits", "x.npy", "r.json", "--steps", "10", "--device", "gpu"])
+
+
+def test_inception_offline_from_the_command_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("DDIM_EVAL_OFFLINE", "1")
+    np.save(tmp_path / "x.npy", np.zeros((4, 1, 8, 8), np.uint8))
+    with pytest.raises(SystemExit, match=r"ddim-eval reference-stats: error: feature extractor 'inception-v3-compat' "
+                                         r"needs its weights file .*ddim-eval fetch-inception.*--weights-path"):
+        main(["reference-stats", str(tmp_path / "x.npy"), str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,78 @@
+"""Config checks that need the model registry (the schema's are tested through Snakemake in test_workflow)."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.utils import update_config
+
+from ddim_eval import grid
+
+from helpers import ROOT
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((ROOT / "config" / name).read_text())
+
+
+def merged(*names: str) -> dict:
+    """The config Snakemake builds from `configfile:` and --configfile: later files update earlier ones."""
+    config = {}
+    for name in names:
+        update_config(config, load(name))
+    return config
+
+
+@pytest.mark.parametrize("names", [("config.yaml",), ("config.yaml", "paper.yaml"), ("config.yaml", "paper-quick.yaml")])
+def test_shipped_configs_pass(names):
+    grid.check_config(merged(*names))
+
+
+def test_paper_grid_cells():
+    config = merged("config.yaml", "paper.yaml")
+    cells = grid.fid_cells(config)
+    # Table 1: 2 datasets x 5 S x 5 variants; Table 3: 2 LSUN datasets x 4 S x eta {0, 1}; none shared.
+    assert len(cells) == 50 + 16
+    assert {(c.dataset, c.spacing) for c in cells} == {("cifar10", "quadratic"), ("celeba", "linear"),
+                                                       ("lsun_bedroom", "linear"), ("lsun_church", "linear")}
+    assert grid.shards(config) == [(k, 5000) for k in range(10)]
+    assert len(grid.recon_runs(config)) == 7
+    assert grid.data_path(config, "lsun_church", "train") == "resources/lsun_church_outdoor/train.npy"
+    assert grid.max_images(config, "lsun_church_outdoor") == 50000 and grid.max_images(config, "celeba") is None
+
+
+def paper() -> dict:
+    return copy.deepcopy(merged("config.yaml", "paper.yaml"))
+
+
+def test_lsun_needs_an_image_limit():
+    config = paper()
+    del config["datasets"]["lsun_bedroom"]["max_images"]
+    with pytest.raises(ValueError, match="datasets.lsun_bedroom.max_images: LSUN needs a limit"):
+        grid.check_config(config)
+
+
+def test_datasets_sharing_a_source_share_its_limit():
+    config = paper()
+    config["datasets"]["church2"] = config["datasets"]["lsun_church"] | {"max_images": 1000}
+    with pytest.raises(ValueError, match="source 'lsun_church_outdoor' share its prepared files.*\\[1000, 50000\\]"):
+        grid.check_config(config)
+
+
+def test_a_split_the_source_lacks():
+    config = paper()
+    config["datasets"]["lsun_church"]["recon_split"] = "test"
+    with pytest.raises(ValueError, match="datasets.lsun_church.recon_split: source 'lsun_church_outdoor' has no "
+                                         "split 'test'; allowed: \\['train'\\]"):
+        grid.check_config(config)
+
+
+def test_figure_steps_above_T():
+    config = load("config.yaml")
+    config["figures"]["interpolation"]["steps"] = 2000
+    with pytest.raises(ValueError, match="figures.interpolation.steps: \\[2000\\] exceed T = 1000"):
+        grid.check_config(config)
+    config = load("config.yaml")
+    config["figures"]["datasets"] = ["celeba"]
+    with pytest.raises(ValueError, match="figures.datasets: unknown dataset 'celeba'"):
+        grid.check_config(config)

@@ -1,0 +1,141 @@
+"""The package's shape: no import cycles, small modules and functions, public names that resolve, the import paths
+of earlier versions, and a DAG build that does not import torch."""
+
+import ast
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from helpers import ROOT
+
+PACKAGE = ROOT / "ddim_eval"
+MAX_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 60
+SUBPACKAGES = ["sampling", "models", "data", "metrics", "grid", "report", "cli"]
+
+
+def module_name(path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _lazy_submodules(tree: ast.Module, package: str) -> set[str]:
+    """The submodules a package's `lazy.attach(...)` names: importing any of its names imports them."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "attach":
+            names = set()
+            for kw in node.keywords:
+                value = ast.literal_eval(kw.value)
+                names |= set(value) if kw.arg == "submodules" else set(value.keys())
+            return {f"{package}.{n}" for n in names}
+    return set()
+
+
+def imports_of(name: str) -> set[str]:
+    """The first-party modules `name` imports anywhere in its body (deferred imports count: they are design
+    dependencies all the same)."""
+    tree = ast.parse(MODULES[name].read_text())
+    found = _lazy_submodules(tree, name) if MODULES[name].name == "__init__.py" else set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("ddim_eval")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ddim_eval"):
+            for a in node.names:
+                submodule = f"{node.module}.{a.name}"
+                found.add(submodule if submodule in MODULES else node.module)
+    return found & MODULES.keys()
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node, path):
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt, path + [nxt])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start, [start])):
+            return cycle
+    return None
+
+
+def test_no_import_cycle():
+    graph = {name: imports_of(name) - {name} for name in MODULES}
+    assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph))}"
+    # The check sees cycles: the one this layout broke (checkpoints -> features -> digits_cnn -> checkpoints).
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_modules_and_functions_are_small():
+    long_modules, long_functions = [], []
+    for name, path in MODULES.items():
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            long_modules.append(f"{name} ({len(text.splitlines())} lines)")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{name}.{node.name} ({length} lines)")
+    assert not long_modules and not long_functions, (long_modules, long_functions)
+
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_public_names_resolve(package):
+    module = importlib.import_module(f"ddim_eval.{package}")
+    assert module.__doc__ and module.__all__
+    for name in module.__all__:
+        assert getattr(module, name) is not None, f"ddim_eval.{package}.{name}"
+
+
+OLD_PATHS = {
+    "ddim_eval.schedule": "ddim_eval.sampling.schedule",
+    "ddim_eval.unet": "ddim_eval.models",
+    "ddim_eval.registry": "ddim_eval.models.registry",
+    "ddim_eval.checkpoints": None,  # from several rooms
+    "ddim_eval.features": "ddim_eval.metrics",
+    "ddim_eval.stats": "ddim_eval.metrics.stats",
+    "ddim_eval.oracle": "ddim_eval.sampling.oracle",
+    "ddim_eval.datasets": "ddim_eval.data.arrays",
+}
+
+
+@pytest.mark.parametrize("old, new", OLD_PATHS.items())
+def test_old_import_paths_reach_the_same_objects(old, new):
+    shim = importlib.import_module(old)
+    home = importlib.import_module(new) if new else None
+    for name in shim.__all__:
+        assert getattr(shim, name) is not None and (home is None or getattr(home, name) is getattr(shim, name)), name
+
+
+def test_readme_import_paths_work():
+    from ddim_eval import metrics, unet
+    from ddim_eval.sampling import encode, sample, slerp
+    from ddim_eval.schedule import timesteps
+
+    assert callable(unet.eps_model_from_unet) and callable(metrics.fid)
+    assert all(callable(f) for f in (encode, sample, slerp)) and timesteps(10)[:2] == [0, 100]
+
+
+def test_the_dag_build_imports_no_torch():
+    """What common.smk imports (the grid, its config checks, the registry, variants, data sources) stays light."""
+    code = ("import sys, yaml\n"
+            "from ddim_eval import grid\n"
+            "from ddim_eval.sampling.variants import parse_variant\n"
+            "from ddim_eval.data import celeba, lsun\n"
+            f"config = yaml.safe_load(open({str(ROOT / 'config/config.yaml')!r}))\n"
+            "grid.check_config(config); grid.fid_cells(config); grid.model_spec(config, 'digits'); grid.CELL_DIR\n"
+            "print(sorted(m for m in ('torch', 'diffusers', 'torch_fidelity') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-2000:]

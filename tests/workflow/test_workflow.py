@@ -1,0 +1,248 @@
+"""The Snakemake workflow: a reduced demo grid end to end, a no-op rerun, resuming, and config errors.
+
+Every run here sees only what `pip install -e .` installs (helpers.main_install_env): the test extra cannot hide
+a missing dependency of the workflow or its report."""
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from helpers import ROOT, main_install_env
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+SMALL = {
+    "run": "small", "batch_size": 50, "n_samples": 60, "shard_size": 30,
+    "table1": {"datasets": ["digits"], "steps": [5, 10], "variants": [0.0, "sigma_hat"]},
+    "table2": {"datasets": ["digits"], "steps": [5, 10], "n": 20},
+    "table3": {"datasets": ["digits"], "steps": [5, 10], "variants": [0.0, 1.0]},
+    "timing": {"datasets": ["digits"], "steps": [5], "batch_size": 10},
+    "figures": {"datasets": ["digits"], "samples": {"steps": [5, 10], "variants": [0.0, 1.0], "n": 4},
+                "consistency": {"steps": [5, 10], "n": 2}, "interpolation": {"steps": 5, "pairs": 1, "points": 3}},
+}
+
+
+def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path), "-c", "2", *args],
+                          capture_output=True, text=True, env=main_install_env())
+
+
+def job_counts(output: str) -> dict[str, int]:
+    lines = output[output.index("Job stats:"):].splitlines()[3:]
+    counts = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    result = snakemake(workdir, SMALL)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def test_small_grid_end_to_end(small_run):
+    tables = small_run / "results/small/tables"
+    rows = {}
+    for name in ("table1", "table2", "table3", "timing"):
+        with open(tables / f"{name}.csv", newline="") as f:
+            rows[name] = list(csv.DictReader(f))
+        assert re.match(r"\| dataset +\| variant +\| S=5 ", (tables / f"{name}.md").read_text())  # padded columns
+    assert [(r["S"], r["variant"]) for r in rows["table1"]] == [("5", "eta=0.0"), ("5", "sigma_hat"),
+                                                                ("10", "eta=0.0"), ("10", "sigma_hat")]
+    assert all(r["extractor"] == "digits-cnn" and r["n"] == "60" and float(r["value"]) > 0 and r["paper_value"] == ""
+               for r in rows["table1"] + rows["table3"])
+    # Tables are views over cells: the eta = 0 cells of Tables 1 and 3 are one computation.
+    t1 = {(r["S"], r["variant"]): r["value"] for r in rows["table1"]}
+    t3 = {(r["S"], r["variant"]): r["value"] for r in rows["table3"]}
+    assert t1[("5", "eta=0.0")] == t3[("5", "eta=0.0")]
+    assert [r["n"] for r in rows["table2"]] == ["20", "20"]
+    assert float(rows["table2"][0]["value"]) > float(rows["table2"][1]["value"]) > 0
+    assert rows["timing"][0]["device"].startswith("cpu") and float(rows["timing"][0]["value"]) > 0
+    shards = sorted(p.parent.name for p in (small_run / "results/small/cells").rglob("shard*/stats.npz"))
+    assert len(shards) == 6 * 2 and set(shards) == {"shard0", "shard1"}  # 6 distinct cells, 2 shards each
+    html = (tables / "table1.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and html.count("<tr") == 3 and "digits-cnn" in html
+
+
+def test_figures_and_summary(small_run):
+    out = small_run / "results/small"
+    for stem in ["figures/timing"] + [f"figures/digits/{f}" for f in ("samples", "consistency", "interpolation")]:
+        with Image.open(out / f"{stem}.png") as image:
+            assert image.size[0] > 100
+        assert (out / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+    summary = (out / "summary.md").read_text()
+    for title in ("Table 1", "Table 2", "Table 3", "Figure 4"):
+        assert f"## {title}" in summary
+    links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", summary)
+    assert len(links) == 4 and all((out / link).is_file() for link in links)
+    assert (out / "tables/table2.md").read_text().strip() in summary
+    assert "The paper's Table 3 is LSUN bedroom and church; this run serves its grid with the cells of digits." in summary
+
+
+def test_report_is_one_html_page_with_captions(small_run):
+    report = small_run / "results/small/report.html"
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(small_run), "--configfile", str(small_run / "config.yaml"),
+                             "--report", str(report)], capture_output=True, text=True, env=main_install_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = report.read_text()
+    assert page.count("data:image/png;") >= 4  # the figures are embedded, not linked
+    for caption in ("Figure 4: hours to sample 50,000 images", "Figure 6 style interpolation",
+                    "Table 2: DDIM reconstruction error"):
+        assert caption in page
+
+
+def test_the_install_guard_would_catch_a_missing_report_dependency(small_run, tmp_path):
+    """Without pygments (as `pip install -e .` was before it was declared), the report fails: the guard above is
+    what makes the report test prove the main install suffices."""
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(small_run), "--configfile", str(small_run / "config.yaml"),
+                             "--report", str(tmp_path / "report.html")], capture_output=True, text=True,
+                            env=main_install_env(also_absent=("pygments",)))
+    assert result.returncode != 0 and "pygments" in result.stdout + result.stderr
+
+
+def test_rerun_is_a_no_op(small_run):
+    result = snakemake(small_run, SMALL)
+    assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_an_unfinished_shard_is_redone_alone(small_run):
+    # As a run stopped inside one shard leaves it: no shard outputs, so nothing downstream of it either.
+    cell = small_run / "results/small/cells/digits/linear/S10/sigma_hat"
+    shutil.rmtree(cell / "shard1")
+    for name in ("stats.npz", "metrics.json"):
+        (cell / name).unlink()
+    shutil.rmtree(small_run / "results/small/tables")  # and what a stopped run never reached, downstream
+    for path in ("figures/timing.png", "figures/timing.pdf", "summary.md"):
+        (small_run / "results/small" / path).unlink()
+    plan = snakemake(small_run, SMALL, "-n")
+    assert plan.returncode == 0 and "Job stats:" in plan.stdout, plan.stdout[-3000:] + plan.stderr[-3000:]
+    assert job_counts(plan.stdout) == {"all": 1, "cell_metrics": 1, "sample_shard": 1, "tables": 1,
+                                       "summary": 1, "timing_figure": 1, "total": 6}
+    before = (cell / "shard0/stats.npz").stat().st_mtime_ns
+    assert snakemake(small_run, SMALL).returncode == 0
+    assert (cell / "shard0/stats.npz").stat().st_mtime_ns == before and (cell / "metrics.json").exists()
+
+
+def test_demo_config_plans_every_table(tmp_path):
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n"], capture_output=True, text=True,
+                            env=main_install_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 20, "prepare_digits": 1, "reconstruct": 4,
+                                         "reference_stats": 1, "sample_shard": 20, "tables": 1, "timing": 4,
+                                         "image_figures": 1, "timing_figure": 1, "summary": 1, "total": 55}
+
+
+@pytest.mark.parametrize("edit, message", [
+    ({"table1": {"datasets": ["imagenet"], "steps": [10], "variants": [0.0]}},
+     r"table1.datasets: unknown dataset 'imagenet'; defined under datasets: \['digits'\]"),
+    ({"table1": {"datasets": ["digits"], "steps": [10], "variants": [-0.5]}},
+     r"-0.5 is not valid under any of the given schemas.*\['table1'\]\['variants'\]"),
+    ({"table2": {"datasets": ["digits"], "steps": [1001]}}, r"table2.steps: \[1001\] exceed T = 1000"),
+    ({"datasets": {"digits": {"model": "digits", "source": "digits", "reference_split": "train",
+                              "spacing": "cosine"}}}, r"'cosine' is not one of \['linear', 'quadratic'\]"),
+    ({"n_samples": 0}, r"0 is less than the minimum of 1.*\['n_samples'\]"),
+    ({"n_samples": 2.5}, r"2.5 is not of type 'integer'.*\['n_samples'\]"),
+    ({"datasets": {"digits": {"model": "imagenet64", "source": "digits", "reference_split": "train"}}},
+     r"datasets.digits.model: 'imagenet64' is not a registered model"),
+    ({"datasets": {"cifar10": {"model": "cifar10", "source": "prepared", "reference_split": "train"}}},
+     r"dataset 'cifar10' \(source: prepared\) needs resources/cifar10/train.npy"),
+    ({"extractor": {"name": "inception-v3-compat", "weights_path": "nowhere/inception.pth"}},
+     r"extractor.weights_path: nowhere/inception.pth does not exist"),
+])
+def test_bad_config_fails_before_any_job(tmp_path, edit, message):
+    result = snakemake(tmp_path, SMALL | edit, "-n")
+    assert result.returncode != 0
+    assert re.search(message, result.stdout + result.stderr, re.DOTALL), result.stderr[-2000:]
+    assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
+
+
+def test_paper_quick_config_plans_cifar10(tmp_path):
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "--configfile",
+                             str(ROOT / "config/paper-quick.yaml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # 4 S x eta {0, 1} cells (Table 3's eta = 0 column reuses Table 1's), 2 shards of 5000 each; the checkpoint
+    # and the archive are fetched by local rules, once.
+    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 8, "download_cifar10": 1, "fetch_checkpoint": 1,
+                                         "fetch_inception": 1, "prepare_cifar10": 1, "reconstruct": 4,
+                                         "reference_stats": 1, "sample_shard": 16, "tables": 1, "timing": 4,
+                                         "image_figures": 1, "timing_figure": 1, "summary": 1, "total": 42}
+    assert "resources/checkpoints/ema_diffusion_cifar10_model/model-790000.ckpt" in result.stdout
+
+
+def test_paper_config_plans_the_whole_paper(tmp_path):
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "--configfile",
+                             str(ROOT / "config/paper.yaml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Table 1: cifar10 + celeba x 5 S x 5 variants = 50 cells; Table 3: 2 LSUN x 4 S x eta {0, 1} = 16 cells;
+    # 10 shards of 5000 each; Table 2: 7 S; Figure 4: 2 datasets x 5 S; 4 checkpoints; 4 reference sets.
+    assert job_counts(result.stdout) == {
+        "all": 1, "cell_metrics": 66, "download_celeba": 1, "download_cifar10": 1, "download_lsun": 2,
+        "fetch_checkpoint": 4, "fetch_inception": 1, "image_figures": 4, "prepare_celeba": 1, "prepare_cifar10": 1,
+        "prepare_lsun": 2, "reconstruct": 7, "reference_stats": 4, "sample_shard": 660, "summary": 1, "tables": 1,
+        "timing": 10, "timing_figure": 1, "total": 768}
+    readme = (ROOT / "README.md").read_text()
+    assert "| sample_shard | 660 |" in readme and "| total | 768 |" in readme  # the README's table is this plan
+
+
+def test_a_killed_run_resumes_without_redoing_finished_shards(tmp_path):
+    """SIGKILL the whole run while a shard is sampling: finished shards stay, nothing half-written is left, the
+    next run says to --unlock, and after it only the unfinished work is done."""
+    config = SMALL | {"run": "killed", "n_samples": 2000, "shard_size": 1000, "batch_size": 100,
+                      "table1": {"datasets": ["digits"], "steps": [20], "variants": [0.0]}}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    cell = tmp_path / "results/killed/cells/digits/linear/S20/eta=0.0"
+    shards = [str((cell / f"shard{k}/stats.npz").relative_to(tmp_path)) for k in range(2)]
+    run = [*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(path), "-c", "1", *shards]
+    proc = subprocess.Popen(run, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    logs = tmp_path / "results/killed/logs/sample/digits/linear/S20/eta=0.0"
+
+    def sampling_unfinished_shard() -> bool:
+        done = {p.parent.name for p in cell.glob("shard*/stats.npz")}
+        running = [p for p in logs.glob("shard*.log") if p.stem not in done and "img" in p.read_text()]
+        return bool(done) and bool(running)
+
+    deadline = time.monotonic() + 300
+    try:
+        while not sampling_unfinished_shard():
+            assert proc.poll() is None, "the run ended before a shard could be interrupted"
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finished = {p.parent.name: p.stat().st_mtime_ns for p in cell.glob("shard*/stats.npz")}
+    assert len(finished) == 1  # of 2: the other was sampling when the run was killed
+    for f in cell.rglob("*"):  # what a reader can see is whole; temp files are hidden (dot) names
+        if f.is_file() and not f.name.startswith("."):
+            assert f.parent.name in finished, f
+            (np.load(f) if f.suffix == ".npz" else json.loads(f.read_text()))
+
+    locked = subprocess.run(run, capture_output=True, text=True)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    assert subprocess.run([*run, "--unlock"], capture_output=True).returncode == 0
+    resumed = subprocess.run(run, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert {p.parent.name: p.stat().st_mtime_ns for p in cell.glob("shard*/stats.npz") if p.parent.name in finished} \
+        == finished
+    assert sum(int(np.load(tmp_path / shard)["n"]) for shard in shards) == 2000
