@@ -18,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from ddim_eval.grid import cells as grid
+from ddim_eval.grid import cells
 from ddim_eval.io import atomic_path
 from ddim_eval.metrics.extractors import INCEPTION
 from ddim_eval.sampling.schedule import timesteps
+from ddim_eval.sampling.variants import variant_label
 
 PAPER_TABLES = Path(__file__).with_name("paper_tables.csv")
 TOLERANCE = {"fid": 0.10, "recon_mse": 0.50}
@@ -46,34 +47,33 @@ def _read(path: str) -> dict[str, Any]:
 def _measured(config: dict[str, Any], out: str) -> dict[str, list[dict[str, Any]]]:
     """Each table's measured values, read from the run's result files, one record per entry."""
     tables = {}
-    for table in grid.FID_TABLES:
+    for table in cells.FID_TABLES:
         t = config[table]
         records = []
         for d in t["datasets"]:
-            sp = grid.spacing(config, d)
+            sp = cells.spacing(config, d)
             for s in t["steps"]:
-                for v in map(grid.variant_label, t["variants"]):
-                    m = _read(f"{out}/{grid.CELL_DIR.format(dataset=d, spacing=sp, steps=s, variant=v)}/metrics.json")
+                for v in map(variant_label, t["variants"]):
+                    m = _read(f"{out}/{cells.CELL_DIR.format(dataset=d, spacing=sp, steps=s, variant=v)}/metrics.json")
                     records.append(dict(dataset=d, S=s, variant=v, spacing=sp, n=m["n"], metric="fid",
                                         extractor=m["extractor"], value=m["fid"]))
         tables[table] = records
     tables["table2"] = [
         dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, n=r["n"], metric="recon_mse", value=r["mse"])
-        for d, sp, s in grid.recon_runs(config)
-        for r in [_read(f"{out}/{grid.RECON_PATH.format(dataset=d, spacing=sp, steps=s)}")]]
+        for d, sp, s in cells.recon_runs(config)
+        for r in [_read(f"{out}/{cells.RECON_PATH.format(dataset=d, spacing=sp, steps=s)}")]]
     tables["timing"] = [
         dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, n=r["batch_size"], metric="hours_per_50k",
              device=r["device"], value=r["hours_per_50k"])
-        for d, sp, s in grid.timing_runs(config)
-        for r in [_read(f"{out}/{grid.TIMING_PATH.format(dataset=d, spacing=sp, steps=s)}")]]
+        for d, sp, s in cells.timing_runs(config)
+        for r in [_read(f"{out}/{cells.TIMING_PATH.format(dataset=d, spacing=sp, steps=s)}")]]
     return tables
 
 
 def tidy(table: str, records: list[dict[str, Any]], paper: pd.DataFrame) -> pd.DataFrame:
     """One table's records as tidy rows (COLUMNS), beside the paper's value where it is comparable."""
-    frame = pd.DataFrame(records).assign(table=table).reindex(columns=[c for c in COLUMNS if c not in
-                                                                       ("paper_value", "difference")])
-    frame[["extractor", "device"]] = frame[["extractor", "device"]].fillna("")
+    frame = pd.DataFrame([{"table": table, "extractor": "", "device": ""} | r for r in records],
+                         columns=COLUMNS[:COLUMNS.index("paper_value")])
     frame["distinct_timesteps"] = [len(set(timesteps(s, sp))) for s, sp in zip(frame["S"], frame["spacing"])]
     frame = frame.merge(paper, on=KEYS, how="left")
     # FID from another extractor than Inception is another quantity than the paper's.
