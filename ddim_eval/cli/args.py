@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ddim_eval.sampling.schedule import SPACINGS, timesteps
 from ddim_eval.sampling.variants import SIGMA_HAT, Eta
+
+if TYPE_CHECKING:  # the command line imports torch only in the commands that use it
+    import torch
+
+    from ddim_eval.models.registry import ModelSpec
+    from ddim_eval.sampling.common import EpsModel
 
 DTYPES = ("float32", "float16", "bfloat16")
 
@@ -15,7 +22,7 @@ def parse_eta(text: str) -> Eta:
     return text if text == SIGMA_HAT else float(text)
 
 
-def dtype(name: str):
+def dtype(name: str) -> torch.dtype:
     import torch
 
     return getattr(torch, name)
@@ -36,7 +43,7 @@ def add_extractor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights-path", default=None, help="local extractor weights (feature_extractor_weights_path)")
 
 
-def eps_model(args: argparse.Namespace, spec, random_weights: bool = False):
+def eps_model(args: argparse.Namespace, spec: ModelSpec, random_weights: bool = False) -> EpsModel:
     """The eps callable of `spec`'s network on --device in --dtype: its checkpoint, or random weights."""
     from ddim_eval.models.checkpoints import load_unet
     from ddim_eval.models.unet import eps_model_from_unet
@@ -50,7 +57,7 @@ def eps_model(args: argparse.Namespace, spec, random_weights: bool = False):
     return eps_model_from_unet(unet.to(dtype(args.dtype)))
 
 
-def cell_timesteps(args: argparse.Namespace, spec) -> tuple[str, list[int]]:
+def cell_timesteps(args: argparse.Namespace, spec: ModelSpec) -> tuple[str, list[int]]:
     """(spacing, tau) of --steps with --spacing, else the model's paper spacing."""
     spacing = args.spacing or spec.spacing
     return spacing, timesteps(args.steps, spacing, spec.T)
