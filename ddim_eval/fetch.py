@@ -35,7 +35,8 @@ class DownloadError(FetchError):
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """The checkpoint cache: `path`, else $DDIM_EVAL_CACHE, else $XDG_CACHE_HOME/ddim-eval (~/.cache/ddim-eval)."""
+    """The download cache (checkpoints, extractor weights): `path`, else $DDIM_EVAL_CACHE, else
+    $XDG_CACHE_HOME/ddim-eval (~/.cache/ddim-eval)."""
     if path is not None:
         return Path(path)
     if os.environ.get(CACHE_ENV):

@@ -35,6 +35,7 @@ def _fid(args: argparse.Namespace) -> None:
 
     from ddim_eval.io import save_json
     from ddim_eval.metrics.distances import fid, kid
+    from ddim_eval.metrics.extractors import INCEPTION
     from ddim_eval.metrics.features import load_features
     from ddim_eval.metrics.stats import check_compatible, load_stats
 
@@ -49,7 +50,7 @@ def _fid(args: argparse.Namespace) -> None:
         record |= kid(*features, subsets=args.kid_subsets, subset_size=args.kid_subset_size)
     if args.out:
         save_json(args.out, record)
-    label = "Inception FID" if cell.extractor == "inception-v3-compat" else f"{cell.extractor} FID (not Inception)"
+    label = "Inception FID" if cell.extractor == INCEPTION else f"{cell.extractor} FID (not Inception)"
     kid_text = f", KID {record['kid_mean']:.4g} ± {record['kid_std']:.2g}" if "kid_mean" in record else ""
     print(f"{label}: {record['fid']:.4f}{kid_text} ({cell.n} vs {ref.n} samples)")
 

@@ -1,4 +1,5 @@
-"""Which GPU a job runs on when several jobs share a machine with several GPUs.
+"""Which device a job runs on: `check_device` refuses, before any work, a device this machine lacks; and a GPU
+per job when several jobs share a machine with several GPUs.
 
 Snakemake runs local jobs side by side (`--resources gpu=<count>` caps how many GPU jobs run at once) but does not
 tell a job which GPU to use. A job asking for plain "cuda" on a machine with more than one visible GPU therefore
