@@ -31,28 +31,45 @@ def _merge_stats(args: argparse.Namespace) -> None:
 
 
 def _fid(args: argparse.Namespace) -> None:
-    import numpy as np
-
     from ddim_eval.io import save_json
-    from ddim_eval.metrics.distances import fid, kid
+    from ddim_eval.metrics.distances import fid
     from ddim_eval.metrics.extractors import INCEPTION
-    from ddim_eval.metrics.features import load_features
+    from ddim_eval.metrics.features import load_feature_rows
+    from ddim_eval.metrics.scores import IntervalOptions, score_cell
     from ddim_eval.metrics.stats import check_compatible, load_stats
 
     cell, ref = load_stats(args.stats), load_stats(args.ref_stats)
     check_compatible(cell, ref, str(args.stats), str(args.ref_stats))
-    record = {"extractor": cell.extractor, "layer": cell.layer, "n": cell.n, "n_ref": ref.n, "fid": fid(cell, ref)}
-    if bool(args.features) != bool(args.ref_features):
-        raise ValueError("KID needs both --features and --ref-features")
     if args.features:
-        features = [np.concatenate([load_features(p, s.extractor, s.layer) for p in paths])
-                    for paths, s in ((args.features, cell), (args.ref_features, ref))]
-        record |= kid(*features, subsets=args.kid_subsets, subset_size=args.kid_subset_size)
+        intervals = IntervalOptions(args.level, args.n_boot, args.seed)
+        ref_features = load_feature_rows(args.ref_features, ref, args.ref_stats) if args.ref_features else None
+        record = score_cell(cell, ref, load_feature_rows(args.features, cell, args.stats), ref_features=ref_features,
+                            intervals=intervals, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
+                            with_fid_infinity=args.fid_infinity, with_precision_recall=args.precision_recall,
+                            device=args.device)
+    elif args.ref_features or args.fid_infinity or args.precision_recall:
+        raise ValueError("KID, FID_inf and precision/recall need the cell's --features")
+    else:
+        record = {"extractor": cell.extractor, "layer": cell.layer, "n": cell.n, "n_ref": ref.n, "fid": fid(cell, ref)}
     if args.out:
         save_json(args.out, record)
     label = "Inception FID" if cell.extractor == INCEPTION else f"{cell.extractor} FID (not Inception)"
-    kid_text = f", KID {record['kid_mean']:.4g} ± {record['kid_std']:.2g}" if "kid_mean" in record else ""
-    print(f"{label}: {record['fid']:.4f}{kid_text} ({cell.n} vs {ref.n} samples)")
+    print(f"{label}: {_with_interval(record, 'fid')} ({cell.n} vs {ref.n} samples)")
+    if "fid_inf" in record:
+        print(f"FID_inf: {_with_interval(record, 'fid_inf')}")
+    if "kid_mean" in record:
+        print(f"KID: {record['kid_mean']:.4g} ± {record['kid_std']:.2g} (std over {args.kid_subsets} subsets); "
+              f"over all pairs: {_with_interval(record, 'kid_all_pairs')}")
+    if "precision" in record:
+        print(f"precision {record['precision']:.4f}, recall {record['recall']:.4f}")
+
+
+def _with_interval(record: dict, metric: str) -> str:
+    if f"{metric}_ci_low" not in record:
+        return f"{record[metric]:.4f}"
+    low, high = record[f"{metric}_ci_low"], record[f"{metric}_ci_high"]
+    return (f"{record[metric]:.4f} [{low:.4f}, {high:.4f}] ({record['ci_level']:.0%} {record['ci_method']} interval, "
+            f"{record['n_boot']} resamples of the generated samples)")
 
 
 def _reconstruct(args: argparse.Namespace) -> None:
@@ -68,7 +85,7 @@ def _reconstruct(args: argparse.Namespace) -> None:
                                    eps_at=args.eps_at, batch_size=args.batch_size, device=args.device,
                                    dtype=dtype(args.dtype))
     record = {"model": spec.name, "S": args.steps, "spacing": spacing, "eps_at": args.eps_at,
-              "data": str(args.data)} | summarize(errors)
+              "data": str(args.data)} | summarize(errors, level=args.level, n_boot=args.n_boot, seed=args.seed)
     save_json(args.out, record)
     print(f"{args.out}: reconstruction MSE {record['mse']:.4e} ± {record['sem']:.1e} (sem) over {record['n']} images")
 
@@ -96,6 +113,13 @@ def _fetch_inception(args: argparse.Namespace) -> None:
     print(fetch_inception_weights(args.cache_dir))
 
 
+def add_interval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--level", type=float, default=0.95, help="interval level, in (0, 1)")
+    p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples (>= 2)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="bootstrap seed; cells compared pairwise must share it (and their n)")
+
+
 def _register_statistics(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reference-stats", help="features and statistics of a prepared split (FID reference)")
     p.add_argument("data", help="prepared split (.npy, uint8 NCHW)")
@@ -113,8 +137,14 @@ def _register_statistics(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fid", help="FID (and KID, given features) of a cell against reference statistics")
     p.add_argument("stats", help="the cell's stats.npz")
     p.add_argument("ref_stats", help="the reference stats.npz")
-    p.add_argument("--features", nargs="+", default=None, help="the cell's features.npz files (for KID)")
-    p.add_argument("--ref-features", nargs="+", default=None, help="the reference features.npz files (for KID)")
+    p.add_argument("--features", nargs="+", default=None,
+                   help="the cell's features.npz files in shard order (for the interval, KID, FID_inf, precision)")
+    p.add_argument("--ref-features", nargs="+", default=None, help="the reference features.npz files (KID, precision)")
+    add_interval_args(p)
+    p.add_argument("--fid-infinity", action="store_true", help="also FID_inf (Chong & Forsyth 2020) with its interval")
+    p.add_argument("--precision-recall", action="store_true",
+                   help="also torch-fidelity's precision and recall (k = 3; needs --ref-features)")
+    p.add_argument("--device", default="cpu", help="where the bootstrap runs (cpu, cuda)")
     p.add_argument("--kid-subsets", type=int, default=100)
     p.add_argument("--kid-subset-size", type=int, default=1000)
     p.add_argument("--out", default=None, help="write the numbers as JSON")
@@ -135,6 +165,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--n", type=int, default=None, help="use the first n images (default: all)")
     p.add_argument("--eps-at", choices=["current", "next"], default="current")
+    add_interval_args(p)
     add_model_args(p)
     p.set_defaults(func=_reconstruct)
 

@@ -1,4 +1,5 @@
-"""Commands that draw: Figures 3, 5 and 6 of a model, and Figure 4 from a run's timing table."""
+"""Commands that draw: Figures 3, 5 and 6 of a model, Figure 4 from a run's timing table, and FID over S with its
+intervals from a run's Table 1."""
 
 from __future__ import annotations
 
@@ -38,16 +39,26 @@ def _figures(args: argparse.Namespace) -> None:
     print(f"{out}: samples, consistency, interpolation (.png, .pdf)")
 
 
-def _timing_figure(args: argparse.Namespace) -> None:
+def _table_rows(path: str) -> list[dict]:
     import csv
 
-    from ddim_eval.report.figures import save_figure, timing_figure
-
-    with open(args.timing_csv, newline="") as f:
+    with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
-        raise ValueError(f"{args.timing_csv} holds no timing rows")
-    print(*save_figure(timing_figure(rows), args.out_stem))
+        raise ValueError(f"{path} holds no rows")
+    return rows
+
+
+def _timing_figure(args: argparse.Namespace) -> None:
+    from ddim_eval.report.figures import save_figure, timing_figure
+
+    print(*save_figure(timing_figure(_table_rows(args.timing_csv)), args.out_stem))
+
+
+def _fid_figure(args: argparse.Namespace) -> None:
+    from ddim_eval.report.figures import fid_figure, save_figure
+
+    print(*save_figure(fid_figure(_table_rows(args.table_csv)), args.out_stem))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,3 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("timing_csv", help="tables/timing.csv of a run")
     p.add_argument("out_stem", help="output path without extension")
     p.set_defaults(func=_timing_figure)
+
+    p = sub.add_parser("fid-figure", help="FID over S with interval error bars, from a run's Table 1 (PNG and PDF)")
+    p.add_argument("table_csv", help="tables/table1.csv (or table3.csv) of a run")
+    p.add_argument("out_stem", help="output path without extension")
+    p.set_defaults(func=_fid_figure)

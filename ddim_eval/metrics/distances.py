@@ -29,7 +29,8 @@ def _psd_eigenvalues(w: np.ndarray) -> np.ndarray:
     return np.where(w > tol, w, 0.0)
 
 
-def _psd_sqrt(m: np.ndarray) -> np.ndarray:
+def psd_sqrt(m: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a positive semi-definite matrix, rounding-noise eigenvalues set to 0."""
     w, v = np.linalg.eigh((m + m.T) / 2)
     return (v * np.sqrt(_psd_eigenvalues(w))) @ v.T
 
@@ -42,7 +43,7 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     if mu1.shape != (d,) or mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
         raise ValueError(f"shapes do not match: mu {mu1.shape} and {mu2.shape}, sigma {sigma1.shape} and "
                          f"{sigma2.shape}")
-    tr_covmean = np.linalg.svd(_psd_sqrt(sigma1) @ _psd_sqrt(sigma2), compute_uv=False).sum()
+    tr_covmean = np.linalg.svd(psd_sqrt(sigma1) @ psd_sqrt(sigma2), compute_uv=False).sum()
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean)
 

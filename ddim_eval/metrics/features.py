@@ -4,7 +4,7 @@ statistics, and the features files (`features.npz`) that carry the extractor and
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,3 +60,16 @@ def load_features(path: str | os.PathLike, extractor: str | None = None, layer: 
             raise ValueError(f"{path} holds features of {got['extractor']} layer {got['layer']}; "
                              f"expected {key} {want!r}")
     return z["features"]
+
+
+def load_feature_rows(paths: Sequence[str | os.PathLike], stats: FeatureStats, stats_path: str | os.PathLike
+                      ) -> np.ndarray:
+    """The features of `paths`, concatenated in order (row i is sample i of the statistics), checked against the
+    statistics they belong to: same extractor and layer, and as many rows as the statistics have samples."""
+    parts = [load_features(p, stats.extractor, stats.layer) for p in paths]
+    rows = sum(len(p) for p in parts)
+    if rows != stats.n:
+        listed = ", ".join(f"{p} ({len(part)} rows)" for p, part in zip(paths, parts))
+        raise ValueError(f"features files hold {rows} rows but {stats_path} holds statistics of {stats.n} samples: "
+                         f"{listed}; pass the features of exactly the samples behind those statistics")
+    return np.concatenate(parts)

@@ -7,6 +7,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ddim_eval.data.images import check_finite, from_uint8
+from ddim_eval.metrics.bootstrap import METHOD, interval, resample_counts
 from ddim_eval.sampling.common import EpsModel
 from ddim_eval.sampling.latent import encode
 from ddim_eval.sampling.sampler import sample
@@ -33,8 +34,14 @@ def reconstruction_errors(eps_model: EpsModel, images: np.ndarray, timesteps: li
     return np.concatenate(errors)
 
 
-def summarize(errors: np.ndarray) -> dict[str, float]:
-    """Mean per-dimension MSE over images, with its spread: std over images and standard error of the mean."""
+def summarize(errors: np.ndarray, *, level: float = 0.95, n_boot: int = 200, seed: int = 0) -> dict[str, float]:
+    """Mean per-dimension MSE over images, with its spread (std over images, standard error of the mean) and a
+    bootstrap interval over the images (resampled with the same machinery as FID's)."""
     errors = np.asarray(errors, dtype=np.float64)
     std = float(errors.std(ddof=1)) if len(errors) > 1 else 0.0
-    return {"mse": float(errors.mean()), "std": std, "sem": float(std / np.sqrt(len(errors))), "n": len(errors)}
+    record = {"mse": float(errors.mean()), "std": std, "sem": float(std / np.sqrt(len(errors))), "n": len(errors)}
+    if len(errors) > 1:
+        counts = resample_counts(len(errors), n_boot, seed)
+        low, high = interval(record["mse"], counts @ errors / len(errors), level, floor=0.0)
+        record |= {"mse_ci_low": low, "mse_ci_high": high, "ci_level": level, "n_boot": n_boot, "ci_method": METHOD}
+    return record

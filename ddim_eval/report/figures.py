@@ -57,6 +57,31 @@ def timing_figure(rows: Sequence[dict]) -> plt.Figure:
     return fig
 
 
+def fid_figure(rows: Sequence[dict]) -> plt.Figure:
+    """FID against S with its interval as error bars: a panel per dataset, a line per variant, from a FID table's
+    rows (dataset, S, variant, metric, value, ci_low, ci_high; only metric "fid" is drawn)."""
+    rows = [r for r in rows if r["metric"] == "fid"]
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.8), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        mine = [r for r in rows if r["dataset"] == dataset]
+        for i, variant in enumerate(dict.fromkeys(r["variant"] for r in mine)):
+            points = sorted((int(r["S"]), float(r["value"]), float(r["ci_low"] or "nan"), float(r["ci_high"] or "nan"))
+                            for r in mine if r["variant"] == variant)
+            steps, values, lows, highs = map(np.array, zip(*points))
+            # Offsets on the log axis keep overlapping bars apart.
+            ax.errorbar(steps * 1.03**i, values, yerr=[values - lows, highs - values], fmt="o-", capsize=3,
+                        markersize=4, label=variant)
+        ax.set(xscale="log", xlabel="sampling steps S", ylabel=f"FID ({mine[0]['extractor']})", title=dataset)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    level = rows[0].get("ci_level") or ""
+    fig.suptitle(f"FID over S; bars: {float(level):.0%} bootstrap intervals over the generated samples (n = "
+                 f"{rows[0]['n']}, {rows[0]['n_boot']} resamples)" if level else "FID over S", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def _mosaic(images: np.ndarray, nrow: int) -> np.ndarray:
     """uint8 [N, C, H, W] -> one HWC mosaic with `nrow` images per row and a 1-pixel white border."""
     grid = make_grid(torch.from_numpy(np.ascontiguousarray(images)), nrow=nrow, padding=1, pad_value=255)

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ddim_eval.io import atomic_path
 
 TITLES = {"table1": "Table 1: FID over S and eta", "table2": "Table 2: reconstruction error over S",
@@ -33,6 +35,10 @@ def write_summary(config: dict[str, Any], out: str | os.PathLike, path: str | os
             lines += ["The paper's Table 3 is LSUN bedroom and church; this run serves its grid with the cells of "
                       f"{', '.join(datasets)}.", ""]
         lines += [(out / "tables" / f"{table}.md").read_text().strip(), ""]
+        comparisons = out / "tables" / f"{table}_comparisons.csv"
+        if comparisons.exists():
+            lines += _real_differences(pd.read_csv(comparisons), title)
+    lines += ["## FID over S with intervals", "", "![FID over S](figures/fid.png)", ""]
     lines += ["## Figure 4: hours to sample 50,000 images against S", "", "![Figure 4](figures/timing.png)", ""]
     for dataset in config["figures"]["datasets"]:
         for name, title in IMAGE_FIGURES.items():
@@ -40,6 +46,30 @@ def write_summary(config: dict[str, Any], out: str | os.PathLike, path: str | os
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines))
     return Path(path)
+
+
+def _real_differences(comparisons: pd.DataFrame, title: str) -> list[str]:
+    """The summary's "which differences are real" paragraph of one table."""
+    if comparisons.empty:
+        return []
+    level, n_boot = comparisons["ci_level"].iloc[0], comparisons["n_boot"].iloc[0]
+    lines = [f"### Which differences are real ({title.split(':')[0]})", "",
+             f"Paired bootstrap intervals ({level:.0%}, {n_boot} resamples of the generated samples, the same "
+             "resamples in every cell of a dataset; each comparison tested on its own):", ""]
+    for (dataset, metric), group in comparisons.groupby(["dataset", "metric"], sort=False):
+        real = group[group["significant"]]
+        lines.append(f"- {dataset}, {metric}: {len(real)} of {len(group)} differences are significant.")
+        for kind, what in (("S", "steps"), ("variant", "variants")):
+            rows = group[(group["kind"] == kind) & ~group["significant"]]
+            if len(rows):
+                listed = "; ".join(f"{r.variant} S={r.S} vs {r.vs_variant} S={r.vs_S}: {r.difference:+.3g} "
+                                   f"[{r.ci_low:.3g}, {r.ci_high:.3g}]" for r in rows.itertuples())
+                lines.append(f"  Not significant among {what}: {listed}.")
+        paired = (group["ci_high"] - group["ci_low"]).median()
+        unpaired = (group["unpaired_ci_high"] - group["unpaired_ci_low"]).median()
+        lines.append(f"  Median interval width: paired {paired:.3g}, unpaired (cells as if independent) "
+                     f"{unpaired:.3g}.")
+    return lines + [""]
 
 
 def _used(config: dict[str, Any]) -> set[str]:

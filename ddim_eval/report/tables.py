@@ -1,10 +1,13 @@
 """Tables 1-3 and the Figure 4 timings of a run, as tidy CSV and as Markdown and HTML laid out like the paper's.
 
-One CSV row per measured value: dataset, S, variant, spacing, n, distinct timesteps, metric, extractor, value,
-the paper's value for the same entry (where the paper has one) and the difference. The Markdown and HTML put S
-across the columns, as the paper does, each entry "ours (paper)", and mark with "!" an entry further from the paper
-than TOLERANCE (relative): 10% for FID, 50% for Table 2's reconstruction error (printed by the paper to one or two
-significant digits). Numbers from another extractor than Inception are never compared with the paper's FID.
+One CSV row per measured value: dataset, S, variant, spacing, n, distinct timesteps, metric, extractor, value, its
+interval (ci_low, ci_high, ci_level, n_boot; none for timings, which are best-of-k wall times), the paper's value
+for the same entry (where the paper has one) and the difference. The Markdown and HTML put S across the columns,
+as the paper does, each entry "ours [low, high] (paper)", mark with "!" an entry further from the paper than
+TOLERANCE (relative): 10% for FID, 50% for Table 2's reconstruction error (printed by the paper to one or two
+significant digits), and with "*" / "†" an entry that differs significantly from eta = 0 at its S / from the
+previous S (report.comparisons; the comparisons are listed under the table and in <table>_comparisons.csv).
+Numbers from another extractor than Inception are never compared with the paper's FID.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pandas as pd
 from ddim_eval.grid import cells
 from ddim_eval.io import atomic_path
 from ddim_eval.metrics.extractors import INCEPTION
+from ddim_eval.report.comparisons import MARK_NOTE, compare_cells, entry_marks
 from ddim_eval.sampling.schedule import timesteps
 from ddim_eval.sampling.variants import variant_label
 
@@ -28,9 +32,22 @@ PAPER_TABLES = Path(__file__).with_name("paper_tables.csv")
 TOLERANCE = {"fid": 0.10, "recon_mse": 0.50}
 KEYS = ["table", "dataset", "S", "variant", "metric"]
 COLUMNS = ["table", "dataset", "S", "variant", "spacing", "n", "distinct_timesteps", "metric", "extractor", "device",
-           "value", "paper_value", "difference"]
+           "value", "ci_low", "ci_high", "ci_level", "n_boot", "paper_value", "difference"]
+NO_INTERVAL = {
+    "hours_per_50k": "No interval: a timing is the best of k runs of one batch.",
+    **dict.fromkeys(("precision", "recall"), "No interval: torch-fidelity gives precision and recall as single values "
+                    "(the k-NN balls of a resample with duplicates would shrink to nothing)."),
+}
+TARGETS = {
+    "kid_all_pairs": "MMD^2 (KID's unbiased all-pairs estimate: the expected value at any n)",
+    "fid_inf": "FID at infinitely many samples (Chong & Forsyth: FID on 15 subset sizes from n/10 to n, extrapolated "
+               "in 1/N; the fit is repeated on each resample)",
+}
+# The metrics a FID cell's record may hold, in table order; the first is the paper's.
+CELL_METRICS = ("fid", "fid_inf", "kid_all_pairs", "precision", "recall")
 _PAGE_STYLE = ("table{border-collapse:collapse;font-family:sans-serif;font-size:14px}"
-               "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}")
+               "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}"
+               "h3,.note{font-family:sans-serif}.note{font-size:13px}")
 
 
 def paper_values(path: str | os.PathLike = PAPER_TABLES) -> pd.DataFrame:
@@ -44,22 +61,44 @@ def _read(path: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def _measured(config: dict[str, Any], out: str) -> dict[str, list[dict[str, Any]]]:
-    """Each table's measured values, read from the run's result files, one record per entry."""
-    tables = {}
+def _cell_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A FID cell's metrics record as one row per metric it holds, with the interval where it has one."""
+    rows = []
+    for metric in (m for m in CELL_METRICS if m in record):
+        row = {"metric": metric, "extractor": record["extractor"], "n": record["n"], "value": record[metric]}
+        if f"{metric}_ci_low" in record:
+            row |= {"ci_low": record[f"{metric}_ci_low"], "ci_high": record[f"{metric}_ci_high"],
+                    "ci_level": record["ci_level"], "n_boot": record["n_boot"]}
+        rows.append(row)
+    return rows
+
+
+def _cell_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """A FID table's cells' metrics records, keyed by (dataset, S, variant), in table order."""
+    t = config[table]
+    path = f"{out}/{cells.CELL_DIR}/metrics.json"
+    return {(d, s, v): _read(path.format(dataset=d, spacing=cells.spacing(config, d), steps=s, variant=v))
+            for d in t["datasets"] for s in t["steps"] for v in map(variant_label, t["variants"])}
+
+
+def _recon_interval(r: dict[str, Any]) -> dict[str, Any]:
+    if "mse_ci_low" not in r:
+        return {}
+    return {"ci_low": r["mse_ci_low"], "ci_high": r["mse_ci_high"], "ci_level": r["ci_level"], "n_boot": r["n_boot"]}
+
+
+def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str, Any]]], dict[str, pd.DataFrame]]:
+    """Each table's measured values, read from the run's result files, one record per entry; and the paired
+    comparisons of each FID table."""
+    tables, comparisons = {}, {}
     for table in cells.FID_TABLES:
-        t = config[table]
-        records = []
-        for d in t["datasets"]:
-            sp = cells.spacing(config, d)
-            for s in t["steps"]:
-                for v in map(variant_label, t["variants"]):
-                    m = _read(f"{out}/{cells.CELL_DIR.format(dataset=d, spacing=sp, steps=s, variant=v)}/metrics.json")
-                    records.append(dict(dataset=d, S=s, variant=v, spacing=sp, n=m["n"], metric="fid",
-                                        extractor=m["extractor"], value=m["fid"]))
-        tables[table] = records
+        records = _cell_records(config, out, table)
+        tables[table] = [dict(dataset=d, S=s, variant=v, spacing=cells.spacing(config, d)) | row
+                         for (d, s, v), record in records.items() for row in _cell_rows(record)]
+        comparisons[f"{table}_comparisons"] = compare_cells(table, records, config["intervals"]["level"])
     tables["table2"] = [
         dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, n=r["n"], metric="recon_mse", value=r["mse"])
+        | _recon_interval(r)
         for d, sp, s in cells.recon_runs(config)
         for r in [_read(f"{out}/{cells.RECON_PATH.format(dataset=d, spacing=sp, steps=s)}")]]
     tables["timing"] = [
@@ -67,13 +106,13 @@ def _measured(config: dict[str, Any], out: str) -> dict[str, list[dict[str, Any]
              device=r["device"], value=r["hours_per_50k"])
         for d, sp, s in cells.timing_runs(config)
         for r in [_read(f"{out}/{cells.TIMING_PATH.format(dataset=d, spacing=sp, steps=s)}")]]
-    return tables
+    return tables, comparisons
 
 
 def tidy(table: str, records: list[dict[str, Any]], paper: pd.DataFrame) -> pd.DataFrame:
     """One table's records as tidy rows (COLUMNS), beside the paper's value where it is comparable."""
     frame = pd.DataFrame([{"table": table, "extractor": "", "device": ""} | r for r in records],
-                         columns=COLUMNS[:COLUMNS.index("paper_value")])
+                         columns=COLUMNS[:COLUMNS.index("paper_value")]).astype({"n_boot": "Int64"})
     frame["distinct_timesteps"] = [len(set(timesteps(s, sp))) for s, sp in zip(frame["S"], frame["spacing"])]
     frame = frame.merge(paper, on=KEYS, how="left")
     # FID from another extractor than Inception is another quantity than the paper's.
@@ -84,26 +123,54 @@ def tidy(table: str, records: list[dict[str, Any]], paper: pd.DataFrame) -> pd.D
 
 def collect(config: dict[str, Any], out: str, paper_path: str | os.PathLike = PAPER_TABLES
             ) -> dict[str, pd.DataFrame]:
-    """Each table's tidy rows, from a run's result files."""
+    """Each table's tidy rows, and each FID table's comparisons ("<table>_comparisons"), from a run's result
+    files."""
     paper = paper_values(paper_path)
-    return {table: tidy(table, records, paper) for table, records in _measured(config, out).items()}
+    measured, comparisons = _measured(config, out)
+    return {table: tidy(table, records, paper) for table, records in measured.items()} | comparisons
 
 
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def _entries(frame: pd.DataFrame) -> list[str]:
-    """Each row's entry: "ours", or "ours (paper)" with " !" past TOLERANCE."""
+def _entries(frame: pd.DataFrame, marks: dict[tuple[str, str, int, str], str]) -> list[str]:
+    """Each row's entry: "ours", "[low, high]" where it has an interval, "(paper)" where the paper has a value,
+    " !" past TOLERANCE, and its significance marks."""
     far = frame["difference"].abs() > frame["metric"].map(TOLERANCE).fillna(0) * frame["paper_value"].abs()
-    return [_fmt(value) if pd.isna(paper) else f"{_fmt(value)} ({_fmt(paper)}){' !' if beyond else ''}"
-            for value, paper, beyond in zip(frame["value"], frame["paper_value"], far)]
+    entries = []
+    for r, beyond in zip(frame.itertuples(), far):
+        entry = _fmt(r.value)
+        if not pd.isna(r.ci_low):
+            entry += f" [{r.ci_low:.3g}, {r.ci_high:.3g}]"
+        if not pd.isna(r.paper_value):
+            entry += f" ({_fmt(r.paper_value)}){' !' if beyond else ''}"
+        mark = marks.get((r.dataset, r.metric, r.S, r.variant), "")
+        entries.append(f"{entry} {mark}" if mark else entry)
+    return entries
 
 
-def paper_layout(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The paper's layout of a tidy table: a line per (dataset, variant) in order of appearance, S across
-    ("S=<s>" columns), and the note that says what the values are."""
-    wide = (frame.assign(entry=_entries(frame))
+def _interval_note(frame: pd.DataFrame) -> str:
+    """What the interval of a one-metric block is: over what, how many resamples, for which target."""
+    metric = frame["metric"].iloc[0]
+    if frame["ci_low"].isna().all():
+        return NO_INTERVAL.get(metric, "")
+    level, n_boot, n = frame["ci_level"].iloc[0], frame["n_boot"].iloc[0], frame["n"].iloc[0]
+    over = "the test images" if metric == "recon_mse" else "the generated samples (reference fixed)"
+    target = TARGETS.get(metric, f"the expected value at n = {n}")
+    return f"[low, high]: {level:.0%} bootstrap interval over {over}, {n_boot} resamples, for {target}."
+
+
+def _blocks(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """The frame split by metric, in table order (one paper-layout table each)."""
+    return [frame[frame["metric"] == m] for m in dict.fromkeys(frame["metric"])]
+
+
+def paper_layout(frame: pd.DataFrame, comparisons: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
+    """The paper's layout of a tidy table of one metric: a line per (dataset, variant) in order of appearance, S
+    across ("S=<s>" columns), and the note that says what the values and marks are."""
+    marks = entry_marks(comparisons) if comparisons is not None and len(comparisons) else {}
+    wide = (frame.assign(entry=_entries(frame, marks))
             .pivot_table(index=["dataset", "variant"], columns="S", values="entry", aggfunc="first", sort=False)
             .reindex(columns=sorted(frame["S"].unique())).fillna(""))
     wide = wide.rename(columns=lambda s: f"S={s}").reset_index()
@@ -115,31 +182,64 @@ def paper_layout(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         compared = f"In parentheses: the paper's value; ! marks a difference beyond the tolerance {TOLERANCE}."
     else:
         compared = "The paper reports no value for these entries (other datasets, or FID from another extractor)."
-    return wide, f"Values: {what}. {compared}"
+    marked = any(key[1] in set(frame["metric"]) for key in marks)
+    bias = (" FID is biased upward at finite n (more samples give a lower FID): the interval is about sampling noise "
+            "at this n, not about FID at infinitely many samples." if (frame["metric"] == "fid").any() else "")
+    notes = [f"Values: {what}.", _interval_note(frame) + bias, compared, f"Marks: {MARK_NOTE}." if marked else ""]
+    return wide, " ".join(n for n in notes if n)
 
 
-def markdown(frame: pd.DataFrame) -> str:
-    wide, note = paper_layout(frame)
-    return wide.to_markdown(index=False, tablefmt="github", disable_numparse=True) + f"\n\n{note}\n"
+def comparison_layout(comparisons: pd.DataFrame) -> pd.DataFrame:
+    """The comparisons as a readable table: what is compared, the paired and unpaired intervals, significance."""
+    c = comparisons
+    return pd.DataFrame({
+        "dataset": c["dataset"], "metric": c["metric"],
+        "comparison": [f"{v} S={s} - {vv} S={vs}" for s, v, vs, vv in zip(c["S"], c["variant"], c["vs_S"],
+                                                                           c["vs_variant"])],
+        "difference [paired interval]": [f"{d:.3g} [{lo:.3g}, {hi:.3g}]"
+                                         for d, lo, hi in zip(c["difference"], c["ci_low"], c["ci_high"])],
+        "unpaired interval": [f"[{lo:.3g}, {hi:.3g}]" for lo, hi in zip(c["unpaired_ci_low"], c["unpaired_ci_high"])],
+        "significant": ["yes" if s else "no" for s in c["significant"]]})
 
 
-def html(table: str, frame: pd.DataFrame) -> str:
-    """The paper layout as a small standalone HTML page (the Snakemake report shows HTML inline)."""
-    wide, note = paper_layout(frame)
+def markdown(frame: pd.DataFrame, comparisons: pd.DataFrame | None = None) -> str:
+    parts = []
+    for i, block in enumerate(_blocks(frame)):
+        wide, note = paper_layout(block, comparisons)
+        title = "" if i == 0 else f"**{block['metric'].iloc[0]}**\n\n"
+        parts.append(title + wide.to_markdown(index=False, tablefmt="github", disable_numparse=True) + f"\n\n{note}\n")
+    if comparisons is not None and len(comparisons):
+        parts.append(f"**Paired comparisons** ({comparisons['ci_level'].iloc[0]:.0%}, {comparisons['n_boot'].iloc[0]} "
+                     "resamples; the unpaired interval is what treating the cells as independent would give)\n\n"
+                     + comparison_layout(comparisons).to_markdown(index=False, tablefmt="github",
+                                                                  disable_numparse=True) + "\n")
+    return "\n".join(parts)
+
+
+def html(table: str, frame: pd.DataFrame, comparisons: pd.DataFrame | None = None) -> str:
+    """The paper layout (and the comparisons) as a small standalone HTML page (the Snakemake report shows HTML
+    inline)."""
+    body = []
+    for i, block in enumerate(_blocks(frame)):
+        wide, note = paper_layout(block, comparisons)
+        title = "" if i == 0 else f"<h3>{escape(block['metric'].iloc[0])}</h3>"
+        body.append(f"{title}{wide.to_html(index=False, border=0)}<p class='note'>{escape(note)}</p>")
+    if comparisons is not None and len(comparisons):
+        body.append(f"<h3>Paired comparisons</h3>{comparison_layout(comparisons).to_html(index=False, border=0)}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(table)}</title>"
-            f"<style>{_PAGE_STYLE}</style></head><body>{wide.to_html(index=False, border=0)}"
-            f"<p style='font-family:sans-serif;font-size:13px'>{escape(note)}</p></body></html>\n")
+            f"<style>{_PAGE_STYLE}</style></head><body>{''.join(body)}</body></html>\n")
 
 
 def write_tables(tables: dict[str, pd.DataFrame], paths: Iterable[str | os.PathLike]) -> None:
     """Write `<name>.csv`, `<name>.md` or `<name>.html` for each table to the given paths (matched by file
-    name), atomically."""
+    name), atomically; a table's Markdown and HTML include its comparisons ("<name>_comparisons") where it has
+    them."""
     for path in map(Path, paths):
-        frame = tables[path.stem]
+        frame, comparisons = tables[path.stem], tables.get(f"{path.stem}_comparisons")
         with atomic_path(path) as tmp:
             if path.suffix == ".csv":
                 frame.to_csv(tmp, index=False, lineterminator="\r\n")  # as the csv module writes it
             elif path.suffix == ".html":
-                tmp.write_text(html(path.stem, frame))
+                tmp.write_text(html(path.stem, frame, comparisons))
             else:
-                tmp.write_text(markdown(frame))
+                tmp.write_text(markdown(frame, comparisons))

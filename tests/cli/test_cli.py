@@ -78,8 +78,10 @@ def test_cell_pipeline_from_the_command_line(tmp_path, capsys):
           str(tmp_path / "ref/features.npz"), "--out", str(tmp_path / "fid.json")])
     out = capsys.readouterr().out
     assert "digits-cnn FID (not Inception)" in out and "(120 vs 1437 samples)" in out
+    assert "(95% basic bootstrap, centred interval, 200 resamples of the generated samples)" in out
     record = json.loads((tmp_path / "fid.json").read_text())
     assert record["extractor"] == "digits-cnn" and record["n"] == 120 and record["fid"] > 0
+    assert record["fid_ci_low"] < record["fid"] < record["fid_ci_high"] and len(record["replicates"]["fid"]) == 200
     assert record["kid_subset_size"] == 120
     timing = json.loads((tmp_path / "cell/shard1/timing.json").read_text())
     assert (timing["model"], timing["S"], timing["eta"], timing["spacing"], timing["shard"]) == \
@@ -94,6 +96,7 @@ def test_reconstruct_and_time_commands(tmp_path, capsys):
           "--n", "20"])
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["n"] == 20 and 0 < record["mse"] < 0.1 and record["eps_at"] == "current"
+    assert record["mse_ci_low"] < record["mse"] < record["mse_ci_high"] and record["n_boot"] == 200
     main(["time", "cifar10", str(tmp_path / "t.json"), "--steps", "2", "--batch-size", "1", "--random-weights",
           "--repeats", "1", "--warmup", "0"])
     timing = json.loads((tmp_path / "t.json").read_text())
@@ -101,6 +104,7 @@ def test_reconstruct_and_time_commands(tmp_path, capsys):
 
 
 def test_bad_metric_inputs_are_named(tmp_path):
+    from ddim_eval.metrics.features import save_features
     from ddim_eval.metrics.stats import from_features, save_stats
 
     f = np.random.default_rng(0).normal(size=(50, 64))
@@ -111,8 +115,18 @@ def test_bad_metric_inputs_are_named(tmp_path):
     with pytest.raises(SystemExit, match=r"fid: error: statistics do not match: .*digits.npz is digits-cnn layer 64"
                                          r".*inception.npz is inception-v3-compat layer 2048"):
         main(["fid", str(tmp_path / "digits.npz"), str(tmp_path / "inception.npz")])
-    with pytest.raises(SystemExit, match="KID needs both --features and --ref-features"):
-        main(["fid", str(tmp_path / "digits.npz"), str(tmp_path / "digits.npz"), "--features", "f.npz"])
+    with pytest.raises(SystemExit, match=r"KID, FID_inf and precision/recall need the cell's --features"):
+        main(["fid", str(tmp_path / "digits.npz"), str(tmp_path / "digits.npz"), "--ref-features", "f.npz"])
+    save_features(tmp_path / "f40.npz", f[:40], "digits-cnn", "64")
+    with pytest.raises(SystemExit, match=r"features files hold 40 rows but .*digits.npz holds statistics of 50 "
+                                         r"samples: .*f40.npz \(40 rows\)"):
+        main(["fid", str(tmp_path / "digits.npz"), str(tmp_path / "digits.npz"), "--features", str(tmp_path / "f40.npz")])
+    save_features(tmp_path / "f50.npz", f, "digits-cnn", "64")
+    for flags, message in ((["--level", "1.5"], r"interval level 1.5 is outside \(0, 1\)"),
+                           (["--n-boot", "1"], r"n_boot 1: a bootstrap interval needs an integer number of resamples")):
+        with pytest.raises(SystemExit, match=message):
+            main(["fid", str(tmp_path / "digits.npz"), str(tmp_path / "digits.npz"), "--features",
+                  str(tmp_path / "f50.npz"), *flags])
     with pytest.raises(SystemExit, match="feature extractor weights file .*nowhere.pth does not exist"):
         main(["reference-stats", str(tmp_path / "x.npy"), str(tmp_path / "out"), "--weights-path",
               str(tmp_path / "nowhere.pth")])

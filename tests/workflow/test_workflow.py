@@ -80,12 +80,28 @@ def test_small_grid_end_to_end(small_run):
     shards = sorted(p.parent.name for p in (small_run / "results/small/cells").rglob("shard*/stats.npz"))
     assert len(shards) == 6 * 2 and set(shards) == {"shard0", "shard1"}  # 6 distinct cells, 2 shards each
     html = (tables / "table1.html").read_text()
-    assert html.startswith("<!DOCTYPE html>") and html.count("<tr") == 3 and "digits-cnn" in html
+    # The paper layout (a header and 2 variants) and the paired comparisons (a header and 4 comparisons).
+    assert html.startswith("<!DOCTYPE html>") and html.count("<tr") == 3 + 5 and "digits-cnn" in html
+    # Every FID and reconstruction error has its interval (the schema's defaults: 95%, 200 resamples).
+    for r in rows["table1"] + rows["table2"]:
+        assert float(r["ci_low"]) <= float(r["value"]) <= float(r["ci_high"]), r
+        assert (r["ci_level"], r["n_boot"]) == ("0.95", "200")
+    assert rows["timing"][0]["ci_low"] == ""  # best-of-k wall times: no interval
+    with open(tables / "table1_comparisons.csv", newline="") as f:
+        comparisons = list(csv.DictReader(f))
+    assert [(c["kind"], c["S"], c["variant"], c["vs_S"], c["vs_variant"]) for c in comparisons] == [
+        ("S", "10", "eta=0.0", "5", "eta=0.0"), ("S", "10", "sigma_hat", "5", "sigma_hat"),
+        ("variant", "5", "sigma_hat", "5", "eta=0.0"), ("variant", "10", "sigma_hat", "10", "eta=0.0")]
+    for c in comparisons:  # the paired interval is about the difference of the two cells' FIDs
+        first, second = float(t1[(c["S"], c["variant"])]), float(t1[(c["vs_S"], c["vs_variant"])])
+        assert float(c["difference"]) == pytest.approx(first - second)
+        assert float(c["ci_low"]) <= float(c["difference"]) <= float(c["ci_high"])
 
 
 def test_figures_and_summary(small_run):
     out = small_run / "results/small"
-    for stem in ["figures/timing"] + [f"figures/digits/{f}" for f in ("samples", "consistency", "interpolation")]:
+    for stem in ["figures/timing", "figures/fid"] + [f"figures/digits/{f}" for f in
+                                                     ("samples", "consistency", "interpolation")]:
         with Image.open(out / f"{stem}.png") as image:
             assert image.size[0] > 100
         assert (out / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
@@ -93,7 +109,8 @@ def test_figures_and_summary(small_run):
     for title in ("Table 1", "Table 2", "Table 3", "Figure 4"):
         assert f"## {title}" in summary
     links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", summary)
-    assert len(links) == 4 and all((out / link).is_file() for link in links)
+    assert len(links) == 5 and all((out / link).is_file() for link in links)
+    assert "### Which differences are real (Table 1)" in summary
     assert (out / "tables/table2.md").read_text().strip() in summary
     assert "The paper's Table 3 is LSUN bedroom and church; this run serves its grid with the cells of digits." in summary
 
@@ -131,12 +148,12 @@ def test_an_unfinished_shard_is_redone_alone(small_run):
     for name in ("stats.npz", "metrics.json"):
         (cell / name).unlink()
     shutil.rmtree(small_run / "results/small/tables")  # and what a stopped run never reached, downstream
-    for path in ("figures/timing.png", "figures/timing.pdf", "summary.md"):
+    for path in ("figures/timing.png", "figures/timing.pdf", "figures/fid.png", "figures/fid.pdf", "summary.md"):
         (small_run / "results/small" / path).unlink()
     plan = snakemake(small_run, SMALL, "-n")
     assert plan.returncode == 0 and "Job stats:" in plan.stdout, plan.stdout[-3000:] + plan.stderr[-3000:]
     assert job_counts(plan.stdout) == {"all": 1, "cell_metrics": 1, "sample_shard": 1, "tables": 1,
-                                       "summary": 1, "timing_figure": 1, "total": 6}
+                                       "summary": 1, "timing_figure": 1, "fid_figure": 1, "total": 7}
     before = (cell / "shard0/stats.npz").stat().st_mtime_ns
     assert snakemake(small_run, SMALL).returncode == 0
     assert (cell / "shard0/stats.npz").stat().st_mtime_ns == before and (cell / "metrics.json").exists()
@@ -148,7 +165,7 @@ def test_demo_config_plans_every_table(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 20, "prepare_digits": 1, "reconstruct": 4,
                                          "reference_stats": 1, "sample_shard": 20, "tables": 1, "timing": 4,
-                                         "image_figures": 1, "timing_figure": 1, "summary": 1, "total": 55}
+                                         "image_figures": 1, "timing_figure": 1, "fid_figure": 1, "summary": 1, "total": 56}
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -167,6 +184,10 @@ def test_demo_config_plans_every_table(tmp_path):
      r"dataset 'cifar10' \(source: prepared\) needs resources/cifar10/train.npy"),
     ({"extractor": {"name": "inception-v3-compat", "weights_path": "nowhere/inception.pth"}},
      r"extractor.weights_path: nowhere/inception.pth does not exist"),
+    ({"intervals": {"level": 1.5}}, r"1.5 is greater than or equal to the maximum of 1.*\['intervals'\]\['level'\]"),
+    ({"intervals": {"level": 0}}, r"0 is less than or equal to the minimum of 0.*\['intervals'\]\['level'\]"),
+    ({"intervals": {"n_boot": 1}}, r"1 is less than the minimum of 2.*\['intervals'\]\['n_boot'\]"),
+    ({"fid_infinity": "yes"}, r"'yes' is not of type 'boolean'.*\['fid_infinity'\]"),
 ])
 def test_bad_config_fails_before_any_job(tmp_path, edit, message):
     result = snakemake(tmp_path, SMALL | edit, "-n")
@@ -184,7 +205,8 @@ def test_paper_quick_config_plans_cifar10(tmp_path):
     assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 8, "download_cifar10": 1, "fetch_checkpoint": 1,
                                          "fetch_inception": 1, "prepare_cifar10": 1, "reconstruct": 4,
                                          "reference_stats": 1, "sample_shard": 16, "tables": 1, "timing": 4,
-                                         "image_figures": 1, "timing_figure": 1, "summary": 1, "total": 42}
+                                         "image_figures": 1, "timing_figure": 1, "fid_figure": 1, "summary": 1,
+                                         "total": 43}
     assert "resources/checkpoints/ema_diffusion_cifar10_model/model-790000.ckpt" in result.stdout
 
 
@@ -198,9 +220,9 @@ def test_paper_config_plans_the_whole_paper(tmp_path):
         "all": 1, "cell_metrics": 66, "download_celeba": 1, "download_cifar10": 1, "download_lsun": 2,
         "fetch_checkpoint": 4, "fetch_inception": 1, "image_figures": 4, "prepare_celeba": 1, "prepare_cifar10": 1,
         "prepare_lsun": 2, "reconstruct": 7, "reference_stats": 4, "sample_shard": 660, "summary": 1, "tables": 1,
-        "timing": 10, "timing_figure": 1, "total": 768}
+        "timing": 10, "timing_figure": 1, "fid_figure": 1, "total": 769}
     readme = (ROOT / "README.md").read_text()
-    assert "| sample_shard | 660 |" in readme and "| total | 768 |" in readme  # the README's table is this plan
+    assert "| sample_shard | 660 |" in readme and "| total | 769 |" in readme  # the README's table is this plan
 
 
 def test_a_killed_run_resumes_without_redoing_finished_shards(tmp_path):

@@ -66,9 +66,16 @@ rule cell_metrics:
         results("logs/cell_metrics/{dataset}/{spacing}/S{steps}/{variant}.log"),
     conda:
         ENV
+    # The bootstrap's weighted Gram matrices run on the GPU when the run has one.
+    resources:
+        gpu=GPU,
     params:
         cli=DDIM_EVAL,
+        intervals=interval_args(),
+        extras=metric_args(),
+        device=DEVICE,
     shell:
         "({params.cli} merge-stats {output.stats} {input.stats} && "
         "{params.cli} fid {output.stats} {input.ref_stats} --features {input.features} "
-        "--ref-features {input.ref_features} --out {output.metrics}) > {log} 2>&1"
+        "--ref-features {input.ref_features} {params.intervals} {params.extras} --device {params.device} "
+        "--out {output.metrics}) > {log} 2>&1"

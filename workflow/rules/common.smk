@@ -84,6 +84,19 @@ def extractor_args():
     return args
 
 
+def interval_args():
+    i = config["intervals"]
+    return f"--level {i['level']} --n-boot {i['n_boot']} --seed {i['seed']}"
+
+
+def metric_args():
+    return " ".join(
+        flag
+        for flag, key in (("--fid-infinity", "fid_infinity"), ("--precision-recall", "precision_recall"))
+        if config[key]
+    )
+
+
 def sampling_batch(wildcards):
     """The dataset's sampling batch size (large images need smaller batches), else the config's."""
     return config["datasets"][wildcards.dataset].get("batch_size", BATCH)

@@ -18,6 +18,23 @@ rule timing_figure:
         "{params.cli} timing-figure {input} {params.stem} > {log} 2>&1"
 
 
+rule fid_figure:
+    input:
+        results("tables/table1.csv"),
+    output:
+        png=report(results("figures/fid.png"), caption="../report/fid_figure.rst", category="Tables"),
+        pdf=results("figures/fid.pdf"),
+    log:
+        results("logs/fid_figure.log"),
+    conda:
+        ENV
+    params:
+        cli=DDIM_EVAL,
+        stem=lambda wc, output: output.png.removesuffix(".png"),
+    shell:
+        "{params.cli} fid-figure {input} {params.stem} > {log} 2>&1"
+
+
 FIGURES = config["figures"]
 
 

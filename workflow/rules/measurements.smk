@@ -17,11 +17,13 @@ rule reconstruct:
         cli=DDIM_EVAL,
         model=model,
         n=f"--n {config['table2']['n']}" if config["table2"].get("n") else "",
+        intervals=interval_args(),
         device=DEVICE,
         batch=sampling_batch,
     shell:
         "{params.cli} reconstruct {params.model} {input.split} {output} --steps {wildcards.steps} "
-        "--spacing {wildcards.spacing} {params.n} --device {params.device} --batch-size {params.batch} > {log} 2>&1"
+        "--spacing {wildcards.spacing} {params.n} {params.intervals} --device {params.device} "
+        "--batch-size {params.batch} > {log} 2>&1"
 
 
 rule timing:

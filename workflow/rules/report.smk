@@ -15,6 +15,12 @@ rule tables:
             for t in grid.ALL_TABLES
         ],
         md=[results(f"tables/{t}.md") for t in grid.ALL_TABLES],
+        comparisons=[
+            report(
+                results(f"tables/{t}_comparisons.csv"), caption="../report/comparisons.rst", category="Tables (CSV)"
+            )
+            for t in grid.FID_TABLES
+        ],
     log:
         results("logs/tables.log"),
     conda:
@@ -26,6 +32,8 @@ rule tables:
 rule summary:
     input:
         rules.tables.output.md,
+        rules.tables.output.comparisons,
+        rules.fid_figure.output,
         rules.timing_figure.output,
         expand(rules.image_figures.output, dataset=config["figures"]["datasets"]),
     output:

@@ -1,0 +1,102 @@
+"""Everything measured of one cell against its reference: FID with its bootstrap interval (and the replicates that
+paired comparisons subtract), KID (torch-fidelity's subset average, and the all-pairs estimate with its interval),
+and on request FID_inf (Chong & Forsyth) and precision / recall (Kynkäänniemi et al., through torch-fidelity)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ddim_eval.metrics.bootstrap import METHOD, Replicated, check_level, check_n_boot, resample_counts
+from ddim_eval.metrics.distances import fid, kid
+from ddim_eval.metrics.fid_bootstrap import fid_replicates
+from ddim_eval.metrics.fid_infinity import fid_infinity
+from ddim_eval.metrics.kid_bootstrap import kid_replicates
+from ddim_eval.metrics.stats import FeatureStats, check_compatible
+
+
+@dataclass(frozen=True)
+class IntervalOptions:
+    """How intervals are made: level, resamples, and the seed every cell of a run shares (for pairing)."""
+
+    level: float = 0.95
+    n_boot: int = 200
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_level(self.level)
+        check_n_boot(self.n_boot)
+
+    def describe(self) -> dict:
+        return {"ci_level": self.level, "n_boot": self.n_boot, "ci_method": METHOD, "bootstrap_seed": self.seed}
+
+
+def replicated(record: dict, metric: str = "fid") -> Replicated:
+    """A cell's `metric` (one of its record's "replicates") with its bootstrap replicates, from its metrics
+    record."""
+    return Replicated(record[metric], np.asarray(record["replicates"][metric]), record["bootstrap_seed"],
+                      record["n"])
+
+
+def _with_interval(metric: str, estimate: Replicated, level: float) -> dict[str, float]:
+    low, high = estimate.interval(level)
+    return {metric: estimate.value, f"{metric}_ci_low": low, f"{metric}_ci_high": high}
+
+
+def precision_recall(features: np.ndarray, ref_features: np.ndarray, *, neighborhood: int = 3,
+                     device: torch.device | str = "cpu") -> dict[str, float]:
+    """torch-fidelity's precision, recall and F-score (k-NN manifolds, k = neighborhood) of generated `features`
+    against `ref_features`."""
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
+    f1, f2 = (torch.as_tensor(np.asarray(f, dtype=np.float32), device=device) for f in (features, ref_features))
+    return prc_features_to_metric(f1, f2, prc_neighborhood=neighborhood, prc_batch_size=10000, save_cpu_ram=True,
+                                  verbose=False)
+
+
+def score_cell(cell: FeatureStats, ref: FeatureStats, features: np.ndarray, *,
+               ref_features: np.ndarray | None = None, intervals: IntervalOptions | None = None,
+               kid_subsets: int = 100, kid_subset_size: int = 1000, with_fid_infinity: bool = False,
+               with_precision_recall: bool = False, device: torch.device | str = "cpu") -> dict:
+    """The cell's metrics record: FID with its interval and replicates, KID (given reference features), FID_inf
+    and precision / recall when asked, and the seconds each part took."""
+    intervals = intervals or IntervalOptions()
+    check_compatible(cell, ref, "the cell", "the reference")
+    if len(features) != cell.n:
+        raise ValueError(f"{len(features)} feature rows do not match the cell's statistics of {cell.n} samples")
+    seconds = {}
+    start = time.perf_counter()
+    counts = resample_counts(cell.n, intervals.n_boot, intervals.seed)
+    estimate = Replicated(fid(cell, ref), fid_replicates(features, ref, counts, device=device), intervals.seed,
+                          cell.n)
+    seconds["fid_bootstrap"] = time.perf_counter() - start
+    record = ({"extractor": cell.extractor, "layer": cell.layer, "n": cell.n, "n_ref": ref.n}
+              | _with_interval("fid", estimate, intervals.level) | intervals.describe())
+    replicates = {"fid": estimate.replicates.tolist()}
+    if with_fid_infinity:
+        start = time.perf_counter()
+        inf, points = fid_infinity(features, ref, n_boot=intervals.n_boot, seed=intervals.seed, device=device)
+        record |= _with_interval("fid_inf", inf, intervals.level) | {"fid_inf_points": points}
+        replicates["fid_inf"] = inf.replicates.tolist()
+        seconds["fid_infinity"] = time.perf_counter() - start
+    if ref_features is not None:
+        start = time.perf_counter()
+        record |= kid(features, ref_features, subsets=kid_subsets, subset_size=kid_subset_size)
+        seconds["kid"] = time.perf_counter() - start
+        start = time.perf_counter()
+        kids = kid_replicates(features, ref_features, np.vstack([np.ones((1, cell.n), np.int32), counts]),
+                              device=device)
+        all_pairs = Replicated(float(kids[0]), kids[1:], intervals.seed, cell.n, floor=None)  # unbiased: may be < 0
+        record |= _with_interval("kid_all_pairs", all_pairs, intervals.level)
+        replicates["kid_all_pairs"] = all_pairs.replicates.tolist()
+        seconds["kid_all_pairs_bootstrap"] = time.perf_counter() - start
+        if with_precision_recall:
+            start = time.perf_counter()
+            record |= precision_recall(features, ref_features, device=device)
+            seconds["precision_recall"] = time.perf_counter() - start
+    elif with_precision_recall:
+        raise ValueError("precision and recall need the reference's features")
+    return record | {"seconds": seconds, "replicates": replicates}

@@ -1,0 +1,61 @@
+"""The paired comparisons a FID table implies, each with its interval and whether it is significant.
+
+Cells of one dataset start sample i from the same x_T and are resampled with the same bootstrap indices, so the
+difference of two cells' replicates is a paired bootstrap of their difference. Compared: within a variant, each S
+against the previous S; at each S, each variant against eta = 0 and against the variant listed before it (so that
+an ordering such as eta 0 < eta 1 < sigma_hat can be read off). Each comparison is tested at the run's level on
+its own, not corrected for the many comparisons of a table.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ddim_eval.metrics.bootstrap import paired_difference, unpaired_difference
+from ddim_eval.metrics.scores import replicated
+
+BASELINE = "eta=0.0"
+INTERVAL_METRICS = ("fid", "fid_inf", "kid_all_pairs")  # the metrics whose bootstrap replicates cells keep
+COLUMNS = ["table", "dataset", "metric", "kind", "S", "variant", "vs_S", "vs_variant", "difference", "ci_low",
+           "ci_high", "significant", "unpaired_ci_low", "unpaired_ci_high", "ci_level", "n_boot"]
+MARKS = {"variant": "*", "S": "†"}  # the mark an entry gets when it differs from eta = 0 / from the previous S
+MARK_NOTE = ("* differs from eta=0.0 at the same S, † differs from the previous S (paired bootstrap, each "
+             "comparison at the stated level)")
+
+
+def _pairs(steps: list[int], variants: list[str]) -> list[tuple[str, tuple, tuple]]:
+    """(kind, (S, variant), (vs S, vs variant)) for every comparison of one dataset's grid."""
+    pairs = [("S", (s, v), (prev, v)) for v in variants for prev, s in zip(steps, steps[1:])]
+    against = [(v, BASELINE) for v in variants if BASELINE in variants and v != BASELINE]
+    against = list(dict.fromkeys(against + list(zip(variants[1:], variants))))  # (0.2, 0.0) once
+    return pairs + [("variant", (s, v), (s, vs)) for s in steps for v, vs in against]
+
+
+def compare_cells(table: str, records: dict[tuple[str, int, str], dict], level: float) -> pd.DataFrame:
+    """Every comparison of a FID table, from its cells' metrics records keyed by (dataset, S, variant)."""
+    rows = []
+    for dataset in dict.fromkeys(d for d, _, _ in records):
+        cells = {(s, v): r for (d, s, v), r in records.items() if d == dataset}
+        steps = sorted({s for s, _ in cells})
+        variants = list(dict.fromkeys(v for _, v in cells))
+        metrics = [m for m in INTERVAL_METRICS if all(m in r.get("replicates", {}) for r in cells.values())]
+        for metric in metrics:
+            for kind, a, b in _pairs(steps, variants):
+                first, second = replicated(cells[a], metric), replicated(cells[b], metric)
+                paired, unpaired = paired_difference(first, second, level), unpaired_difference(first, second, level)
+                rows.append({"table": table, "dataset": dataset, "metric": metric, "kind": kind, "S": a[0],
+                             "variant": a[1], "vs_S": b[0], "vs_variant": b[1], **paired,
+                             "unpaired_ci_low": unpaired["ci_low"], "unpaired_ci_high": unpaired["ci_high"],
+                             "ci_level": level, "n_boot": len(first.replicates)})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def entry_marks(comparisons: pd.DataFrame) -> dict[tuple[str, str, int, str], str]:
+    """(dataset, metric, S, variant) -> its marks: '*' (differs from eta = 0) and/or '†' (from the previous S)."""
+    marks: dict[tuple[str, str, int, str], str] = {}
+    significant = comparisons[comparisons["significant"].astype(bool)]
+    for r in significant.itertuples():
+        if r.kind == "S" or r.vs_variant == BASELINE:
+            key = (r.dataset, r.metric, r.S, r.variant)
+            marks[key] = "".join(sorted(marks.get(key, "") + MARKS[r.kind], key="*†".index))
+    return marks
