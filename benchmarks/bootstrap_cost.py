@@ -1,9 +1,10 @@
 """Cost of the interval machinery for one paper-size cell (50,000 generated x 50,000 reference features, 2048-d):
 the FID bootstrap (n_boot weighted FIDs), FID_inf (15 x (n_boot + 1) weighted FIDs), precision / recall
-(torch-fidelity) and KID, each timed once after a small warm-up, on the device given.
+(torch-fidelity), and KID (torch-fidelity's subsets; the all-pairs estimate with its n_boot replicates), each timed
+once after a small warm-up, on the device given.
 
 Usage: python benchmarks/bootstrap_cost.py [--device cuda] [--n 50000] [--d 2048] [--n-boot 200]
-           [--fid-inf-boot 200] [--precision-recall] [--out results/bootstrap_cost_<device>.json]
+           [--fid-inf-boot 200] [--no-fid] [--precision-recall] [--kid] [--out results/bootstrap_cost_<device>.json]
 Speed does not depend on the features' values; they are Gaussian with a decaying spectrum, like pooled CNN
 features, so the timings of the eigendecompositions are those of a realistic, ill-conditioned covariance.
 """
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--d", type=int, default=2048)
     parser.add_argument("--n-boot", type=int, default=200)
     parser.add_argument("--fid-inf-boot", type=int, default=0, help="resamples for FID_inf (0: skip it)")
+    parser.add_argument("--no-fid", action="store_true", help="skip the FID bootstrap")
     parser.add_argument("--precision-recall", action="store_true")
     parser.add_argument("--kid", action="store_true")
     parser.add_argument("--out", default=None)
@@ -57,8 +59,10 @@ def main() -> None:
     fid_replicates(generated[:2000], ref, resample_counts(2000, 2, 0), device=device)  # warm-up
     result = {"device": name, "torch": torch.__version__, "n": args.n, "d": args.d, "n_boot": args.n_boot}
     counts, result["seconds_counts"] = timed(lambda: resample_counts(args.n, args.n_boot, 0), device)
-    _, result["seconds_fid_bootstrap"] = timed(lambda: fid_replicates(generated, ref, counts, device=device), device)
-    result["seconds_per_resample"] = result["seconds_fid_bootstrap"] / args.n_boot
+    if not args.no_fid:
+        _, result["seconds_fid_bootstrap"] = timed(lambda: fid_replicates(generated, ref, counts, device=device),
+                                                   device)
+        result["seconds_per_resample"] = result["seconds_fid_bootstrap"] / args.n_boot
     if args.fid_inf_boot:
         result["fid_inf_boot"] = args.fid_inf_boot
         _, result["seconds_fid_infinity"] = timed(
@@ -70,8 +74,11 @@ def main() -> None:
             lambda: precision_recall(generated, reference, device=device), device)
     if args.kid:
         from ddim_eval.metrics.distances import kid
+        from ddim_eval.metrics.kid_bootstrap import kid_replicates
 
-        _, result["seconds_kid"] = timed(lambda: kid(generated, reference), device)
+        _, result["seconds_kid_torch_fidelity"] = timed(lambda: kid(generated, reference), device)
+        _, result["seconds_kid_all_pairs_bootstrap"] = timed(
+            lambda: kid_replicates(generated, reference, counts, device=device), device)
     print(json.dumps(result, indent=2))
     if args.out:
         with open(args.out, "w") as f:

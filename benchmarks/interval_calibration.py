@@ -58,7 +58,7 @@ def main() -> None:
     cells: dict[str, list[Replicated]] = {}
     for eta in args.eta:
         for k in range(args.shards):
-            out = Path(args.work) / f"S{args.steps}" / f"eta={eta}" / f"shard{k}"
+            out = Path(args.work) / f"n{args.n}" / f"S{args.steps}" / f"eta={eta}" / f"shard{k}"
             if not (out / "features.npz").exists():
                 generate_cell(eps_model, spec.name, out, shape=spec.image_shape, timesteps=ts, eta=eta,
                               alphas_cumprod=spec.alphas_cumprod(), n=args.n, shard=k, extractor=extractor,

@@ -17,6 +17,8 @@ from ddim_eval.sampling.variants import variant_label
 
 FID_TABLES = ("table1", "table3")
 ALL_TABLES = ("table1", "table2", "table3", "timing")
+# Tables whose entries carry bootstrap replicates, so that the report compares them pairwise (<table>_comparisons).
+COMPARED_TABLES = ("table1", "table2", "table3")
 # Result paths inside a run's folder (`run_dir`), shared by the workflow's rules and the table builder.
 CELL_DIR = "cells/{dataset}/{spacing}/S{steps}/{variant}"
 RECON_PATH = "recon/{dataset}/{spacing}/S{steps}.json"

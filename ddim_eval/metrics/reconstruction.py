@@ -41,7 +41,9 @@ def summarize(errors: np.ndarray, *, level: float = 0.95, n_boot: int = 200, see
     std = float(errors.std(ddof=1)) if len(errors) > 1 else 0.0
     record = {"mse": float(errors.mean()), "std": std, "sem": float(std / np.sqrt(len(errors))), "n": len(errors)}
     if len(errors) > 1:
-        counts = resample_counts(len(errors), n_boot, seed)
-        low, high = interval(record["mse"], counts @ errors / len(errors), level, floor=0.0)
-        record |= {"mse_ci_low": low, "mse_ci_high": high, "ci_level": level, "n_boot": n_boot, "ci_method": METHOD}
+        # The same images at every S and the same counts: the replicates of two S subtract into a paired interval.
+        replicates = resample_counts(len(errors), n_boot, seed) @ errors / len(errors)
+        low, high = interval(record["mse"], replicates, level, floor=0.0)
+        record |= {"mse_ci_low": low, "mse_ci_high": high, "ci_level": level, "n_boot": n_boot, "ci_method": METHOD,
+                   "bootstrap_seed": seed, "replicates": {"mse": replicates.tolist()}}
     return record

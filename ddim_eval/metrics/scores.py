@@ -5,6 +5,8 @@ and on request FID_inf (Chong & Forsyth) and precision / recall (Kynkäänniemi 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +59,13 @@ def precision_recall(features: np.ndarray, ref_features: np.ndarray, *, neighbor
                                   verbose=False)
 
 
+@contextmanager
+def _timed(seconds: dict[str, float], part: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    seconds[part] = time.perf_counter() - start
+
+
 def score_cell(cell: FeatureStats, ref: FeatureStats, features: np.ndarray, *,
                ref_features: np.ndarray | None = None, intervals: IntervalOptions | None = None,
                kid_subsets: int = 100, kid_subset_size: int = 1000, with_fid_infinity: bool = False,
@@ -67,36 +76,31 @@ def score_cell(cell: FeatureStats, ref: FeatureStats, features: np.ndarray, *,
     check_compatible(cell, ref, "the cell", "the reference")
     if len(features) != cell.n:
         raise ValueError(f"{len(features)} feature rows do not match the cell's statistics of {cell.n} samples")
-    seconds = {}
-    start = time.perf_counter()
-    counts = resample_counts(cell.n, intervals.n_boot, intervals.seed)
-    estimate = Replicated(fid(cell, ref), fid_replicates(features, ref, counts, device=device), intervals.seed,
-                          cell.n)
-    seconds["fid_bootstrap"] = time.perf_counter() - start
-    record = ({"extractor": cell.extractor, "layer": cell.layer, "n": cell.n, "n_ref": ref.n}
-              | _with_interval("fid", estimate, intervals.level) | intervals.describe())
-    replicates = {"fid": estimate.replicates.tolist()}
-    if with_fid_infinity:
-        start = time.perf_counter()
-        inf, points = fid_infinity(features, ref, n_boot=intervals.n_boot, seed=intervals.seed, device=device)
-        record |= _with_interval("fid_inf", inf, intervals.level) | {"fid_inf_points": points}
-        replicates["fid_inf"] = inf.replicates.tolist()
-        seconds["fid_infinity"] = time.perf_counter() - start
-    if ref_features is not None:
-        start = time.perf_counter()
-        record |= kid(features, ref_features, subsets=kid_subsets, subset_size=kid_subset_size)
-        seconds["kid"] = time.perf_counter() - start
-        start = time.perf_counter()
-        kids = kid_replicates(features, ref_features, np.vstack([np.ones((1, cell.n), np.int32), counts]),
-                              device=device)
-        all_pairs = Replicated(float(kids[0]), kids[1:], intervals.seed, cell.n, floor=None)  # unbiased: may be < 0
-        record |= _with_interval("kid_all_pairs", all_pairs, intervals.level)
-        replicates["kid_all_pairs"] = all_pairs.replicates.tolist()
-        seconds["kid_all_pairs_bootstrap"] = time.perf_counter() - start
-        if with_precision_recall:
-            start = time.perf_counter()
-            record |= precision_recall(features, ref_features, device=device)
-            seconds["precision_recall"] = time.perf_counter() - start
-    elif with_precision_recall:
+    if with_precision_recall and ref_features is None:
         raise ValueError("precision and recall need the reference's features")
-    return record | {"seconds": seconds, "replicates": replicates}
+    level, seed, seconds = intervals.level, intervals.seed, {}
+    estimates, extras = {}, {}
+    with _timed(seconds, "fid_bootstrap"):
+        counts = resample_counts(cell.n, intervals.n_boot, seed)
+        estimates["fid"] = Replicated(fid(cell, ref), fid_replicates(features, ref, counts, device=device), seed,
+                                      cell.n)
+    if with_fid_infinity:
+        with _timed(seconds, "fid_infinity"):
+            estimates["fid_inf"], extras["fid_inf_points"] = fid_infinity(features, ref, n_boot=intervals.n_boot,
+                                                                          seed=seed, device=device)
+    if ref_features is not None:
+        with _timed(seconds, "kid"):
+            extras |= kid(features, ref_features, subsets=kid_subsets, subset_size=kid_subset_size)
+        with _timed(seconds, "kid_all_pairs_bootstrap"):
+            ones = np.ones((1, cell.n), np.int32)
+            kids = kid_replicates(features, ref_features, np.vstack([ones, counts]), device=device)
+            # An unbiased MMD^2 estimate may fall below 0: no floor.
+            estimates["kid_all_pairs"] = Replicated(float(kids[0]), kids[1:], seed, cell.n, floor=None)
+    if with_precision_recall:
+        with _timed(seconds, "precision_recall"):
+            extras |= precision_recall(features, ref_features, device=device)
+    record = {"extractor": cell.extractor, "layer": cell.layer, "n": cell.n, "n_ref": ref.n}
+    for metric, estimate in estimates.items():
+        record |= _with_interval(metric, estimate, level)
+    replicates = {metric: estimate.replicates.tolist() for metric, estimate in estimates.items()}
+    return record | intervals.describe() | extras | {"seconds": seconds, "replicates": replicates}

@@ -1,7 +1,8 @@
-"""The paired comparisons a FID table implies, each with its interval and whether it is significant.
+"""The paired comparisons a table implies, each with its interval and whether it is significant.
 
-Cells of one dataset start sample i from the same x_T and are resampled with the same bootstrap indices, so the
-difference of two cells' replicates is a paired bootstrap of their difference. Compared: within a variant, each S
+Cells of one dataset start sample i from the same x_T and are resampled with the same bootstrap indices (Table 2:
+the same images at every S, resampled alike), so the difference of two entries' replicates is a paired bootstrap
+of their difference. Compared: within a variant, each S
 against the previous S; at each S, each variant against eta = 0 and against the variant listed before it (so that
 an ordering such as eta 0 < eta 1 < sigma_hat can be read off). Each comparison is tested at the run's level on
 its own, not corrected for the many comparisons of a table.
@@ -15,7 +16,8 @@ from ddim_eval.metrics.bootstrap import paired_difference, unpaired_difference
 from ddim_eval.metrics.scores import replicated
 
 BASELINE = "eta=0.0"
-INTERVAL_METRICS = ("fid", "fid_inf", "kid_all_pairs")  # the metrics whose bootstrap replicates cells keep
+# The metrics whose bootstrap replicates cells (and Table 2's reconstructions) keep.
+INTERVAL_METRICS = ("fid", "fid_inf", "kid_all_pairs", "recon_mse")
 COLUMNS = ["table", "dataset", "metric", "kind", "S", "variant", "vs_S", "vs_variant", "difference", "ci_low",
            "ci_high", "significant", "unpaired_ci_low", "unpaired_ci_high", "ci_level", "n_boot"]
 MARKS = {"variant": "*", "S": "†"}  # the mark an entry gets when it differs from eta = 0 / from the previous S
@@ -32,7 +34,8 @@ def _pairs(steps: list[int], variants: list[str]) -> list[tuple[str, tuple, tupl
 
 
 def compare_cells(table: str, records: dict[tuple[str, int, str], dict], level: float) -> pd.DataFrame:
-    """Every comparison of a FID table, from its cells' metrics records keyed by (dataset, S, variant)."""
+    """Every comparison of a table, from its entries' records keyed by (dataset, S, variant): metrics records of
+    FID cells, or Table 2's reconstruction records."""
     rows = []
     for dataset in dict.fromkeys(d for d, _, _ in records):
         cells = {(s, v): r for (d, s, v), r in records.items() if d == dataset}

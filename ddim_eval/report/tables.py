@@ -81,6 +81,14 @@ def _cell_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[st
             for d in t["datasets"] for s in t["steps"] for v in map(variant_label, t["variants"])}
 
 
+def _as_recon_mse(r: dict[str, Any]) -> dict[str, Any]:
+    """A reconstruction record under the metric name the tables give it (recon_mse), for the comparisons."""
+    if "replicates" not in r:
+        return {}
+    return {"recon_mse": r["mse"], "replicates": {"recon_mse": r["replicates"]["mse"]},
+            "bootstrap_seed": r["bootstrap_seed"], "n": r["n"]}
+
+
 def _recon_interval(r: dict[str, Any]) -> dict[str, Any]:
     if "mse_ci_low" not in r:
         return {}
@@ -93,14 +101,17 @@ def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str
     tables, comparisons = {}, {}
     for table in cells.FID_TABLES:
         records = _cell_records(config, out, table)
-        tables[table] = [dict(dataset=d, S=s, variant=v, spacing=cells.spacing(config, d)) | row
-                         for (d, s, v), record in records.items() for row in _cell_rows(record)]
+        rows = [dict(dataset=d, S=s, variant=v, spacing=cells.spacing(config, d)) | row
+                for (d, s, v), record in records.items() for row in _cell_rows(record)]
+        tables[table] = sorted(rows, key=lambda r: CELL_METRICS.index(r["metric"]))  # metric by metric
         comparisons[f"{table}_comparisons"] = compare_cells(table, records, config["intervals"]["level"])
-    tables["table2"] = [
-        dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, n=r["n"], metric="recon_mse", value=r["mse"])
-        | _recon_interval(r)
-        for d, sp, s in cells.recon_runs(config)
-        for r in [_read(f"{out}/{cells.RECON_PATH.format(dataset=d, spacing=sp, steps=s)}")]]
+    path = f"{out}/{cells.RECON_PATH}"
+    recon = {(d, s, "eta=0.0"): _read(path.format(dataset=d, spacing=sp, steps=s)) | {"spacing": sp}
+             for d, sp, s in cells.recon_runs(config)}
+    tables["table2"] = [dict(dataset=d, S=s, variant=v, spacing=r["spacing"], n=r["n"], metric="recon_mse",
+                             value=r["mse"]) | _recon_interval(r) for (d, s, v), r in recon.items()]
+    comparisons["table2_comparisons"] = compare_cells("table2", {key: _as_recon_mse(r) for key, r in recon.items()},
+                                                      config["intervals"]["level"])
     tables["timing"] = [
         dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, n=r["batch_size"], metric="hours_per_50k",
              device=r["device"], value=r["hours_per_50k"])

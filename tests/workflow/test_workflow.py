@@ -66,6 +66,11 @@ def test_small_grid_end_to_end(small_run):
         with open(tables / f"{name}.csv", newline="") as f:
             rows[name] = list(csv.DictReader(f))
         assert re.match(r"\| dataset +\| variant +\| S=5 ", (tables / f"{name}.md").read_text())  # padded columns
+    # Tables 1 and 3 hold FID, then (as the demo config the SMALL one merges over asks) FID_inf, KID over all
+    # pairs, precision and recall.
+    assert [r["metric"] for r in rows["table1"]] == [m for m in ("fid", "fid_inf", "kid_all_pairs", "precision",
+                                                                 "recall") for _ in range(4)]
+    rows["table1"], rows["table3"] = ([r for r in rows[t] if r["metric"] == "fid"] for t in ("table1", "table3"))
     assert [(r["S"], r["variant"]) for r in rows["table1"]] == [("5", "eta=0.0"), ("5", "sigma_hat"),
                                                                 ("10", "eta=0.0"), ("10", "sigma_hat")]
     assert all(r["extractor"] == "digits-cnn" and r["n"] == "60" and float(r["value"]) > 0 and r["paper_value"] == ""
@@ -80,18 +85,22 @@ def test_small_grid_end_to_end(small_run):
     shards = sorted(p.parent.name for p in (small_run / "results/small/cells").rglob("shard*/stats.npz"))
     assert len(shards) == 6 * 2 and set(shards) == {"shard0", "shard1"}  # 6 distinct cells, 2 shards each
     html = (tables / "table1.html").read_text()
-    # The paper layout (a header and 2 variants) and the paired comparisons (a header and 4 comparisons).
-    assert html.startswith("<!DOCTYPE html>") and html.count("<tr") == 3 + 5 and "digits-cnn" in html
+    # The paper layout of each of the 5 metrics (a header and 2 variants each) and the paired comparisons (a header
+    # and 4 comparisons for each of FID, FID_inf and KID).
+    assert html.startswith("<!DOCTYPE html>") and html.count("<tr") == 5 * 3 + 1 + 3 * 4 and "digits-cnn" in html
     # Every FID and reconstruction error has its interval (the schema's defaults: 95%, 200 resamples).
     for r in rows["table1"] + rows["table2"]:
         assert float(r["ci_low"]) <= float(r["value"]) <= float(r["ci_high"]), r
         assert (r["ci_level"], r["n_boot"]) == ("0.95", "200")
     assert rows["timing"][0]["ci_low"] == ""  # best-of-k wall times: no interval
     with open(tables / "table1_comparisons.csv", newline="") as f:
-        comparisons = list(csv.DictReader(f))
+        comparisons = [c for c in csv.DictReader(f) if c["metric"] == "fid"]
     assert [(c["kind"], c["S"], c["variant"], c["vs_S"], c["vs_variant"]) for c in comparisons] == [
         ("S", "10", "eta=0.0", "5", "eta=0.0"), ("S", "10", "sigma_hat", "5", "sigma_hat"),
         ("variant", "5", "sigma_hat", "5", "eta=0.0"), ("variant", "10", "sigma_hat", "10", "eta=0.0")]
+    with open(tables / "table2_comparisons.csv", newline="") as f:  # the same images at every S: paired too
+        assert [(c["kind"], c["metric"], c["S"], c["vs_S"]) for c in csv.DictReader(f)] == [("S", "recon_mse", "10",
+                                                                                               "5")]
     for c in comparisons:  # the paired interval is about the difference of the two cells' FIDs
         first, second = float(t1[(c["S"], c["variant"])]), float(t1[(c["vs_S"], c["vs_variant"])])
         assert float(c["difference"]) == pytest.approx(first - second)

@@ -19,7 +19,7 @@ rule tables:
             report(
                 results(f"tables/{t}_comparisons.csv"), caption="../report/comparisons.rst", category="Tables (CSV)"
             )
-            for t in grid.FID_TABLES
+            for t in grid.COMPARED_TABLES
         ],
     log:
         results("logs/tables.log"),
