@@ -53,9 +53,11 @@ def _real_differences(comparisons: pd.DataFrame, title: str) -> list[str]:
     if comparisons.empty:
         return []
     level, n_boot = comparisons["ci_level"].iloc[0], comparisons["n_boot"].iloc[0]
+    over = ("the images, the same images and resamples at every S" if (comparisons["metric"] == "recon_mse").all()
+            else "the generated samples, the same resamples in every cell of a dataset")
     lines = [f"### Which differences are real ({title.split(':')[0]})", "",
-             f"Paired bootstrap intervals ({level:.0%}, {n_boot} resamples of the generated samples, the same "
-             "resamples in every cell of a dataset; each comparison tested on its own):", ""]
+             f"Paired bootstrap intervals ({level:.0%}, {n_boot} resamples of {over}; each comparison tested on its "
+             "own):", ""]
     for (dataset, metric), group in comparisons.groupby(["dataset", "metric"], sort=False):
         real = group[group["significant"]]
         lines.append(f"- {dataset}, {metric}: {len(real)} of {len(group)} differences are significant.")
