@@ -61,10 +61,10 @@ def _read(path: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def _cell_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """A FID cell's metrics record as one row per metric it holds, with the interval where it has one."""
+def _cell_rows(record: dict[str, Any], metrics: tuple[str, ...] = CELL_METRICS) -> list[dict[str, Any]]:
+    """A cell's metrics record as one row per metric it holds, with the interval where it has one."""
     rows = []
-    for metric in (m for m in CELL_METRICS if m in record):
+    for metric in (m for m in metrics if m in record):
         row = {"metric": metric, "extractor": record["extractor"], "n": record["n"], "value": record[metric]}
         if f"{metric}_ci_low" in record:
             row |= {"ci_low": record[f"{metric}_ci_low"], "ci_high": record[f"{metric}_ci_high"],
@@ -81,23 +81,19 @@ def _cell_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[st
             for d in t["datasets"] for s in t["steps"] for v in map(variant_label, t["variants"])}
 
 
-def _as_recon_mse(r: dict[str, Any]) -> dict[str, Any]:
-    """A reconstruction record under the metric name the tables give it (recon_mse), for the comparisons."""
-    if "replicates" not in r:
-        return {}
-    return {"recon_mse": r["mse"], "replicates": {"recon_mse": r["replicates"]["mse"]},
-            "bootstrap_seed": r["bootstrap_seed"], "n": r["n"]}
-
-
-def _recon_interval(r: dict[str, Any]) -> dict[str, Any]:
-    if "mse_ci_low" not in r:
-        return {}
-    return {"ci_low": r["mse_ci_low"], "ci_high": r["mse_ci_high"], "ci_level": r["ci_level"], "n_boot": r["n_boot"]}
+def _recon_record(r: dict[str, Any]) -> dict[str, Any]:
+    """A Table 2 reconstruction record in the shape of a cell's metrics record, its error named recon_mse."""
+    record = {"extractor": "", "n": r["n"], "recon_mse": r["mse"]}
+    if "replicates" in r:
+        record |= {"recon_mse_ci_low": r["mse_ci_low"], "recon_mse_ci_high": r["mse_ci_high"],
+                   "ci_level": r["ci_level"], "n_boot": r["n_boot"], "bootstrap_seed": r["bootstrap_seed"],
+                   "replicates": {"recon_mse": r["replicates"]["mse"]}}
+    return record
 
 
 def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str, Any]]], dict[str, pd.DataFrame]]:
     """Each table's measured values, read from the run's result files, one record per entry; and the paired
-    comparisons of each FID table."""
+    comparisons of each table with intervals."""
     tables, comparisons = {}, {}
     for table in cells.FID_TABLES:
         records = _cell_records(config, out, table)
@@ -106,12 +102,12 @@ def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str
         tables[table] = sorted(rows, key=lambda r: CELL_METRICS.index(r["metric"]))  # metric by metric
         comparisons[f"{table}_comparisons"] = compare_cells(table, records, config["intervals"]["level"])
     path = f"{out}/{cells.RECON_PATH}"
-    recon = {(d, s, "eta=0.0"): _read(path.format(dataset=d, spacing=sp, steps=s)) | {"spacing": sp}
+    recon = {(d, sp, s): _recon_record(_read(path.format(dataset=d, spacing=sp, steps=s)))
              for d, sp, s in cells.recon_runs(config)}
-    tables["table2"] = [dict(dataset=d, S=s, variant=v, spacing=r["spacing"], n=r["n"], metric="recon_mse",
-                             value=r["mse"]) | _recon_interval(r) for (d, s, v), r in recon.items()]
-    comparisons["table2_comparisons"] = compare_cells("table2", {key: _as_recon_mse(r) for key, r in recon.items()},
-                                                      config["intervals"]["level"])
+    tables["table2"] = [dict(dataset=d, S=s, variant="eta=0.0", spacing=sp) | row
+                        for (d, sp, s), record in recon.items() for row in _cell_rows(record, ("recon_mse",))]
+    comparisons["table2_comparisons"] = compare_cells(
+        "table2", {(d, s, "eta=0.0"): record for (d, _, s), record in recon.items()}, config["intervals"]["level"])
     tables["timing"] = [
         dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, n=r["batch_size"], metric="hours_per_50k",
              device=r["device"], value=r["hours_per_50k"])
