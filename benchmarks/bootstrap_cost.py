@@ -19,6 +19,7 @@ import time
 import numpy as np
 import torch
 
+from ddim_eval.io import save_json
 from ddim_eval.metrics.bootstrap import resample_counts
 from ddim_eval.metrics.fid_bootstrap import fid_replicates
 from ddim_eval.metrics.fid_infinity import fid_infinity
@@ -81,8 +82,7 @@ def main() -> None:
             lambda: kid_replicates(generated, reference, counts, device=device), device)
     print(json.dumps(result, indent=2))
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=2)
+        save_json(args.out, result)
 
 
 if __name__ == "__main__":

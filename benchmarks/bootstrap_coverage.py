@@ -12,6 +12,7 @@ import argparse
 import json
 import time
 
+from ddim_eval.io import save_json
 from ddim_eval.metrics.coverage import GaussianCells, measure_coverage, measure_infinity_coverage
 
 
@@ -37,8 +38,7 @@ def main() -> None:
     result |= {"correlation": args.correlation, "seconds": time.perf_counter() - start}
     print(json.dumps(result, indent=2))
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=2)
+        save_json(args.out, result)
 
 
 if __name__ == "__main__":

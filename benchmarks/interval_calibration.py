@@ -20,6 +20,7 @@ import numpy as np
 from ddim_eval.cli.args import parse_eta
 from ddim_eval.data import digits
 from ddim_eval.grid.generate import generate_cell
+from ddim_eval.io import save_json
 from ddim_eval.metrics.bootstrap import Replicated, paired_difference, resample_counts
 from ddim_eval.metrics.distances import fid
 from ddim_eval.metrics.extractors import load_extractor
@@ -81,7 +82,7 @@ def main() -> None:
             np.array([d["ci_low"] for d in diffs]), np.array([d["ci_high"] for d in diffs]))
     print(json.dumps(result, indent=2))
     if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+        save_json(args.out, result)
 
 
 if __name__ == "__main__":
