@@ -1,20 +1,21 @@
-"""What several commands share: argument types and groups, and building a model's eps callable from them."""
+"""What several commands share: argument types and groups, and building a model's network from them."""
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, NamedTuple
 
 from ddim_eval.sampling.schedule import SPACINGS, timesteps
 from ddim_eval.sampling.variants import SIGMA_HAT, Eta
 
 if TYPE_CHECKING:  # the command line imports torch only in the commands that use it
-    import torch
-
+    from ddim_eval.models.fastpath import FastPath
     from ddim_eval.models.registry import ModelSpec
     from ddim_eval.sampling.common import EpsModel
 
-DTYPES = ("float32", "float16", "bfloat16")
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")  # ddim_eval.models.fastpath.PRECISIONS, without importing torch
+AUTO = "auto"
 
 
 def parse_eta(text: str) -> Eta:
@@ -22,19 +23,29 @@ def parse_eta(text: str) -> Eta:
     return text if text == SIGMA_HAT else float(text)
 
 
-def dtype(name: str) -> torch.dtype:
-    import torch
-
-    return getattr(torch, name)
+def parse_batch_size(text: str) -> int | str:
+    """A --batch-size value: a positive integer, or auto."""
+    if text == AUTO:
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a positive integer nor {AUTO!r}")
+    return int(text)
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spacing", choices=sorted(SPACINGS), default=None, help="default: the model's paper spacing")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=parse_batch_size, default=256,
+                   help="images per batch, or auto: the largest batch that raises throughput, measured once per "
+                        "device, network and fast path, and cached")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", choices=DTYPES, default="float32")
     p.add_argument("--cache-dir", default=None, help="checkpoint cache (default: $DDIM_EVAL_CACHE)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing checkpoint")
+    fast = p.add_argument_group("fast path (how the network runs; the samplers' math is unchanged)")
+    fast.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                      help="fp32 (strict), tf32 (CUDA), bf16 or fp16 (autocast; x_t stays float32)")
+    fast.add_argument("--channels-last", action="store_true", help="channels_last memory format")
+    fast.add_argument("--compile", action="store_true", help="torch.compile (inductor), one fixed batch shape")
+    fast.add_argument("--cuda-graphs", action="store_true", help="CUDA graphs (compile's reduce-overhead mode)")
 
 
 def add_extractor_args(p: argparse.ArgumentParser) -> None:
@@ -43,18 +54,56 @@ def add_extractor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights-path", default=None, help="local extractor weights (feature_extractor_weights_path)")
 
 
-def eps_model(args: argparse.Namespace, spec: ModelSpec, random_weights: bool = False) -> EpsModel:
-    """The eps callable of `spec`'s network on --device in --dtype: its checkpoint, or random weights."""
+def fast_path(args: argparse.Namespace) -> FastPath:
+    from ddim_eval.models.fastpath import FastPath
+
+    try:
+        return FastPath(args.precision, args.channels_last, args.compile, args.cuda_graphs)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+class Network(NamedTuple):
+    """A model's network as the commands run it."""
+
+    eps: EpsModel
+    batch_size: int
+    fast: FastPath  # the options that apply on the device
+
+
+def network(args: argparse.Namespace, spec: ModelSpec, random_weights: bool = False) -> Network:
+    """`spec`'s network on --device, run the --precision/--channels-last/--compile/--cuda-graphs way, with its
+    --batch-size (measured and cached for auto): its checkpoint's weights, or random ones."""
+    from dataclasses import replace
+
+    import torch
+
+    from ddim_eval.models.batch_size import batch_size_key, cached_batch_size, measure_batch_size
     from ddim_eval.models.checkpoints import load_unet
-    from ddim_eval.models.unet import eps_model_from_unet
+    from ddim_eval.models.fastpath import fast_eps_model
 
     if random_weights:
         from diffusers import UNet2DModel
 
-        unet = UNet2DModel(**spec.unet_config()).to(args.device).eval().requires_grad_(False)
+        unet = UNet2DModel(**spec.unet_config()).to(args.device)
     else:
         unet = load_unet(spec, args.cache_dir, device=args.device, allow_download=not args.no_download)
-    return eps_model_from_unet(unet.to(dtype(args.dtype)))
+    wanted = fast_path(args)
+    batch_size = args.batch_size
+    if batch_size == AUTO:
+        # Measured eagerly (compiling every candidate would cost minutes): compile and CUDA graphs lower the time
+        # per batch but not where throughput saturates. Keyed without them, so that compiled and eager runs share
+        # a batch, and with it the stochastic variants' noise.
+        eager, applied, _ = fast_eps_model(unet, replace(wanted, compile=False, cuda_graphs=False), device=args.device)
+        key = batch_size_key(args.device, spec.name, applied.label)
+        max_batch = 1024 if torch.device(args.device).type == "cuda" else 64
+        measure = lambda: measure_batch_size(eager, spec.image_shape, args.device, max_batch=max_batch)  # noqa: E731
+        batch_size = cached_batch_size(key, measure)["batch_size"]
+        print(f"batch size {batch_size} ({key})", file=sys.stderr)
+    eps, applied, notes = fast_eps_model(unet, wanted, batch_size=batch_size, device=args.device)
+    for note in notes:
+        print(f"fast path: {note}", file=sys.stderr)
+    return Network(eps, batch_size, applied)
 
 
 def cell_timesteps(args: argparse.Namespace, spec: ModelSpec) -> tuple[str, list[int]]:

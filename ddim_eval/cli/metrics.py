@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ddim_eval.cli.args import add_extractor_args, add_model_args, cell_timesteps, dtype, eps_model, parse_eta
+from ddim_eval.cli.args import add_extractor_args, add_model_args, cell_timesteps, network, parse_eta
 
 
 def _reference_stats(args: argparse.Namespace) -> None:
@@ -81,11 +81,12 @@ def _reconstruct(args: argparse.Namespace) -> None:
     spec = get_model_spec(args.model)
     spacing, ts = cell_timesteps(args, spec)
     images = load_images(args.data)[: args.n]
-    errors = reconstruction_errors(eps_model(args, spec), images, ts, alphas_cumprod=spec.alphas_cumprod(),
-                                   eps_at=args.eps_at, batch_size=args.batch_size, device=args.device,
-                                   dtype=dtype(args.dtype))
-    record = {"model": spec.name, "S": args.steps, "spacing": spacing, "eps_at": args.eps_at,
-              "data": str(args.data)} | summarize(errors, level=args.level, n_boot=args.n_boot, seed=args.seed)
+    net = network(args, spec)
+    errors = reconstruction_errors(net.eps, images, ts, alphas_cumprod=spec.alphas_cumprod(), eps_at=args.eps_at,
+                                   batch_size=net.batch_size, device=args.device)
+    record = ({"model": spec.name, "S": args.steps, "spacing": spacing, "eps_at": args.eps_at,
+               "data": str(args.data), "fast_path": net.fast.label}
+              | summarize(errors, level=args.level, n_boot=args.n_boot, seed=args.seed))
     save_json(args.out, record)
     print(f"{args.out}: reconstruction MSE {record['mse']:.4e} ± {record['sem']:.1e} (sem) over {record['n']} images")
 
@@ -97,9 +98,10 @@ def _time(args: argparse.Namespace) -> None:
 
     spec = get_model_spec(args.model)
     spacing, ts = cell_timesteps(args, spec)
-    record = time_sampling(eps_model(args, spec, args.random_weights), spec.image_shape, ts, args.eta,
-                           alphas_cumprod=spec.alphas_cumprod(), batch_size=args.batch_size, device=args.device,
-                           dtype=dtype(args.dtype), warmup=args.warmup, repeats=args.repeats)
+    net = network(args, spec, args.random_weights)
+    record = time_sampling(net.eps, spec.image_shape, ts, args.eta, alphas_cumprod=spec.alphas_cumprod(),
+                           batch_size=net.batch_size, device=args.device, fast_path=net.fast.label,
+                           warmup=args.warmup, repeats=args.repeats)
     record = {"model": spec.name, "S": args.steps, "eta": args.eta, "spacing": spacing,
               "random_weights": args.random_weights} | record
     save_json(args.out, record)

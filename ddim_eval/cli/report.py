@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ddim_eval.cli.args import add_model_args, eps_model, parse_eta
+from ddim_eval.cli.args import add_model_args, network, parse_eta
 
 
 def _figures(args: argparse.Namespace) -> None:
@@ -19,8 +19,9 @@ def _figures(args: argparse.Namespace) -> None:
     from ddim_eval.sampling.variants import variant_label
 
     spec = get_model_spec(args.model)
-    eps = eps_model(args, spec)
-    common = {"spacing": args.spacing or spec.spacing, "device": args.device, "batch_size": args.batch_size}
+    net = network(args, spec)
+    eps = net.eps
+    common = {"spacing": args.spacing or spec.spacing, "device": args.device, "batch_size": net.batch_size}
     alphas, out = spec.alphas_cumprod(), Path(args.out_dir)
     grid = showcase.sample_grid(eps, spec.name, spec.image_shape, alphas, steps=args.sample_steps,
                                 variants=args.variants, n=args.n, **common)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ddim_eval.cli.args import add_extractor_args, add_model_args, cell_timesteps, dtype, eps_model, parse_eta
+from ddim_eval.cli.args import add_extractor_args, add_model_args, cell_timesteps, network, parse_eta
 from ddim_eval.sampling.schedule import SPACINGS, describe_timesteps, timesteps
 
 
@@ -22,12 +22,13 @@ def _sample(args: argparse.Namespace) -> None:
     spec = get_model_spec(args.model)
     spacing, ts = cell_timesteps(args, spec)
     extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
+    net = network(args, spec)
     describe = {"model": spec.name, "S": args.steps, "eta": args.eta, "spacing": spacing, "n": args.n,
                 "shard": args.shard, "extractor": extractor.name, "layer": extractor.layer}
-    record = generate_cell(eps_model(args, spec), spec.name, args.out_dir, shape=spec.image_shape, timesteps=ts,
-                           eta=args.eta, alphas_cumprod=spec.alphas_cumprod(), n=args.n, shard=args.shard,
-                           extractor=extractor, batch_size=args.batch_size, device=args.device,
-                           dtype=dtype(args.dtype), keep_samples=args.keep_samples, describe=describe)
+    record = generate_cell(net.eps, spec.name, args.out_dir, shape=spec.image_shape, timesteps=ts, eta=args.eta,
+                           alphas_cumprod=spec.alphas_cumprod(), n=args.n, shard=args.shard, extractor=extractor,
+                           batch_size=net.batch_size, device=args.device, fast_path=net.fast.label,
+                           keep_samples=args.keep_samples, describe=describe)
     print(f"{args.out_dir}: {args.n} samples, {record['seconds_per_image_per_step']:.3e} s per image per step "
           f"on {record['device']} ({record['hours_per_50k']:.3g} h per 50k images)")
 
@@ -39,7 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--T", type=int, default=1000)
     p.set_defaults(func=_timesteps)
 
-    p = sub.add_parser("sample", help="sample one shard of one cell; write features, statistics and timing")
+    p = sub.add_parser("sample", help="sample one shard of one cell; write features, statistics and timing",
+                       description="Sample one shard of one cell. Progress is committed batch by batch to "
+                                   "OUT_DIR/.partial/; run the same command again after an interruption and it "
+                                   "resumes after the last finished batch, with the same outputs.")
     p.add_argument("model", help="registry name")
     p.add_argument("out_dir", help="writes features.npz, stats.npz, timing.json (and samples.npz) here")
     p.add_argument("--steps", type=int, required=True, help="S, the number of sampling steps")

@@ -4,12 +4,19 @@ A cell is (model, S, eta or sigma_hat, tau spacing). Shard k of a model's sample
 from a seed that depends only on the model name and k, so every cell of a model starts from the same x_T (paired
 comparisons across S and eta), on any device, with any batch size. The fresh noise of stochastic steps comes from
 a per-batch generator on the sampling device (so, unlike x_T, it depends on device and batch size).
+
+A shard commits its progress batch by batch (`.partial/` in its folder: the settings, then one file per finished
+batch, each written atomically). A run killed mid-shard resumes at the first unfinished batch, and since batch b
+depends only on (shard, b), the shard's outputs are the same bytes as those of an uninterrupted run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +26,9 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ddim_eval.data.images import check_finite, to_uint8
-from ddim_eval.io import save_json, save_npz
+from ddim_eval.io import load_npz, save_json, save_npz
 from ddim_eval.metrics.extractors import Extractor
-from ddim_eval.metrics.features import extract, save_feature_set
+from ddim_eval.metrics.features import chunk_stats, save_feature_set
 from ddim_eval.metrics.timing import timed_sample, timing_record
 from ddim_eval.sampling.common import EpsModel
 from ddim_eval.sampling.variants import Eta
@@ -43,50 +50,82 @@ def initial_noise(model: str, shard: int, n: int, shape: tuple[int, ...]) -> Ten
 
 def sample_shard(eps_model: EpsModel, model: str, shard: int, n: int, shape: tuple[int, ...], timesteps: list[int],
                  eta: Eta, alphas_cumprod: np.ndarray, *, batch_size: int = 256, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float32, progress: bool = True) -> Iterator[tuple[Tensor, float]]:
-    """Yield (uint8 images, seconds) batch by batch for shard `shard` (n images); seconds is the batch's sampling
-    wall time, synchronised with the device. Raises FloatingPointError on the first batch with NaN/inf."""
+                 first_batch: int = 0, progress: bool = True) -> Iterator[tuple[Tensor, float]]:
+    """Yield (uint8 images, seconds) batch by batch for shard `shard` (n images), from batch `first_batch` on;
+    seconds is the batch's sampling wall time, synchronised with the device. x stays float32 (the network's
+    precision is the eps model's business). Raises FloatingPointError on the first batch with NaN/inf."""
     if n < 1 or batch_size < 1:
         raise ValueError(f"n and batch_size must be positive integers; got n={n}, batch_size={batch_size}")
     device = torch.device(device)
     x_T = initial_noise(model, shard, n, shape)
     seed = shard_seed(model, shard)
-    with tqdm(total=n, desc=f"{model} shard {shard} S={len(timesteps)} eta={eta}", unit="img",
-              disable=not progress) as bar:
-        for b, start in enumerate(range(0, n, batch_size)):
+    starts = range(0, n, batch_size)
+    with tqdm(total=n, initial=min(first_batch * batch_size, n), unit="img", disable=not progress,
+              desc=f"{model} shard {shard} S={len(timesteps)} eta={eta}") as bar:
+        for b in range(first_batch, len(starts)):
+            start = starts[b]
             gen = torch.Generator(device=device).manual_seed((seed + 1 + b) % 2**63)
-            x0, seconds = timed_sample(eps_model, x_T[start:start + batch_size].to(device, dtype), timesteps, eta,
+            x0, seconds = timed_sample(eps_model, x_T[start:start + batch_size].to(device), timesteps, eta,
                                        alphas_cumprod=alphas_cumprod, generator=gen)
             check_finite(x0, f"samples of {model} shard {shard}, images {start}..{start + len(x0) - 1}")
             bar.update(len(x0))
             yield to_uint8(x0).cpu(), seconds
 
 
+PARTIAL = ".partial"
+
+
+def finished_batches(partial: Path, settings: dict) -> int:
+    """How many leading batches of a shard `partial` holds for exactly these `settings` (0 when it holds none, or
+    progress made with other settings, which is then discarded)."""
+    manifest = partial / "settings.json"
+    if manifest.is_file() and json.loads(manifest.read_text()) == settings:
+        done = 0
+        while (partial / f"batch{done:06d}.npz").is_file():
+            done += 1
+        return done
+    if partial.exists():
+        print(f"{partial}: progress made with other settings; starting the shard over", file=sys.stderr)
+        shutil.rmtree(partial)
+    save_json(manifest, settings)
+    return 0
+
+
 def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *, shape: tuple[int, ...],
                   timesteps: list[int], eta: Eta, alphas_cumprod: np.ndarray, n: int, shard: int,
                   extractor: Extractor, batch_size: int = 256, device: torch.device | str = "cpu",
-                  dtype: torch.dtype = torch.float32, keep_samples: bool = False, progress: bool = True,
+                  fast_path: str = "fp32", keep_samples: bool = False, progress: bool = True,
                   describe: dict | None = None) -> dict:
     """Sample shard `shard` (n images) of one cell and write, each atomically, into `out_dir`:
     features.npz, stats.npz, timing.json (plus samples.npz, uint8 NCHW, with keep_samples).
-    Timing excludes the first batch (warm-up) when there is more than one. Returns the timing record."""
+
+    Progress is committed batch by batch to `out_dir/.partial/`, and a rerun with the same settings resumes after
+    the last finished batch; the folder is removed once the outputs are written. Timing leaves out the first batch
+    each process samples (warm-up, compilation) when other batches were timed. Returns the timing record."""
     out_dir = Path(out_dir)
-    images, seconds = [], []
-
-    def sampled_batches() -> Iterator[Tensor]:
-        for batch, secs in sample_shard(eps_model, model, shard, n, shape, timesteps, eta, alphas_cumprod,
-                                        batch_size=batch_size, device=device, dtype=dtype, progress=progress):
-            seconds.append(secs)
-            if keep_samples:
-                images.append(batch.numpy())
-            yield batch
-
-    features, stats = extract(extractor, sampled_batches(), progress=False)
-    timed = seconds[1:] if len(seconds) > 1 else seconds
-    timed_images = n - min(batch_size, n) if len(seconds) > 1 else n
-    record = (describe or {}) | timing_record(sum(timed), timed_images, timesteps, batch_size, device, dtype)
-    save_feature_set(out_dir, features, stats)
+    partial = out_dir / PARTIAL
+    settings = {"model": model, "shard": shard, "n": n, "shape": list(shape), "timesteps": list(timesteps),
+                "eta": eta, "batch_size": batch_size, "device": torch.device(device).type, "fast_path": fast_path,
+                "extractor": extractor.name, "layer": extractor.layer, "keep_samples": keep_samples}
+    done = finished_batches(partial, settings)
+    if done:
+        print(f"{out_dir}: resuming after {done} finished batch(es) of {batch_size}", file=sys.stderr)
+    batches = sample_shard(eps_model, model, shard, n, shape, timesteps, eta, alphas_cumprod, batch_size=batch_size,
+                           device=device, first_batch=done, progress=progress)
+    for b, (images, seconds) in enumerate(batches, start=done):
+        saved = {"images": images.numpy()} if keep_samples else {}
+        save_npz(partial / f"batch{b:06d}.npz", features=extractor(images).numpy(), seconds=np.float64(seconds),
+                 warmup=np.bool_(b == done), **saved)
+    keys = ("features", "seconds", "warmup", *(("images",) if keep_samples else ()))
+    parts = [load_npz(path, keys, "shard progress") for path in sorted(partial.glob("batch*.npz"))]
+    features = [p["features"] for p in parts]
+    timed = [p for p in parts if not p["warmup"]] or parts
+    record = (describe or {}) | timing_record(
+        sum(float(p["seconds"]) for p in timed), sum(len(p["features"]) for p in timed), timesteps, batch_size,
+        device, fast_path) | {"resumed_batches": done}
+    save_feature_set(out_dir, np.concatenate(features), chunk_stats(features, extractor.name, extractor.layer))
     if keep_samples:
-        save_npz(out_dir / "samples.npz", images=np.concatenate(images))
+        save_npz(out_dir / "samples.npz", images=np.concatenate([p["images"] for p in parts]))
     save_json(out_dir / "timing.json", record)
+    shutil.rmtree(partial)
     return record

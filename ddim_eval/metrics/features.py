@@ -26,17 +26,25 @@ def batches(images: np.ndarray, batch_size: int) -> Iterator[Tensor]:
 def extract(extractor: Extractor, image_batches: Iterable[Tensor], *, total: int | None = None,
             progress: bool = True) -> tuple[np.ndarray, FeatureStats]:
     """Features of every batch (float32 [N, d]) and their float64 statistics, accumulated batch by batch."""
-    chunks, stats = [], None
+    chunks = []
     with tqdm(total=total, desc=f"features ({extractor.name})", unit="img", disable=not progress) as bar:
         for batch in image_batches:
-            f = extractor(batch).numpy()
-            part = from_features(f, extractor.name, extractor.layer)
-            stats = part if stats is None else merge(stats, part)
-            chunks.append(f)
-            bar.update(len(f))
+            chunks.append(extractor(batch).numpy())
+            bar.update(len(chunks[-1]))
+    stats = chunk_stats(chunks, extractor.name, extractor.layer)
+    return np.concatenate(chunks), stats
+
+
+def chunk_stats(chunks: Sequence[np.ndarray], extractor: str, layer: str) -> FeatureStats:
+    """The statistics of feature chunks, merged chunk by chunk in order (the same bits however the chunks were
+    computed: in one run, or in runs resumed between chunks)."""
+    stats = None
+    for f in chunks:
+        part = from_features(f, extractor, layer)
+        stats = part if stats is None else merge(stats, part)
     if stats is None:
         raise ValueError("no images to extract features from")
-    return np.concatenate(chunks), stats
+    return stats
 
 
 def save_features(path: str | os.PathLike, features: np.ndarray, extractor: str, layer: str) -> Path:

@@ -39,12 +39,13 @@ def timed_sample(eps_model: EpsModel, x: torch.Tensor, timesteps: list[int], eta
 
 
 def timing_record(seconds: float, images: int, timesteps: list[int], batch_size: int, device: torch.device | str,
-                  dtype: torch.dtype) -> dict:
-    """Per-image-per-step cost, throughput and the derived hours for 50k images, with what they were measured on."""
+                  fast_path: str = "fp32") -> dict:
+    """Per-image-per-step cost, throughput and the derived hours for 50k images, with what they were measured on
+    (`fast_path`: how the network ran, `ddim_eval.models.fastpath.FastPath.label`)."""
     evals = len(timesteps)
     per_image_step = seconds / (images * evals)
     return {
-        "device": device_name(device), "batch_size": batch_size, "dtype": str(dtype).removeprefix("torch."),
+        "device": device_name(device), "batch_size": batch_size, "fast_path": fast_path,
         "network_evals": evals, "distinct_timesteps": len(set(timesteps)), "images": images, "seconds": seconds,
         "seconds_per_image_per_step": per_image_step, "images_per_second": images / seconds,
         "hours_per_50k": per_image_step * evals * FIGURE4_IMAGES / 3600,
@@ -54,13 +55,13 @@ def timing_record(seconds: float, images: int, timesteps: list[int], batch_size:
 @torch.no_grad()
 def time_sampling(eps_model: EpsModel, shape: tuple[int, ...], timesteps: list[int], eta: Eta = 0.0, *,
                   alphas_cumprod: np.ndarray, batch_size: int, device: torch.device | str = "cpu",
-                  dtype: torch.dtype = torch.float32, warmup: int = 1, repeats: int = 3) -> dict:
+                  fast_path: str = "fp32", warmup: int = 1, repeats: int = 3) -> dict:
     """Time whole sampling runs of one batch: `warmup` untimed runs, then the best of `repeats` timed runs,
     each bracketed by device synchronisation (the best, since slower runs measure interference, not the code)."""
     if warmup < 0 or repeats < 1:
         raise ValueError(f"need warmup >= 0 and repeats >= 1; got warmup={warmup}, repeats={repeats}")
     device = torch.device(device)
-    x = torch.randn((batch_size, *shape), generator=torch.Generator().manual_seed(0)).to(device, dtype)
+    x = torch.randn((batch_size, *shape), generator=torch.Generator().manual_seed(0)).to(device)
     gen = torch.Generator(device=device).manual_seed(0)
 
     def run() -> float:
@@ -69,5 +70,5 @@ def time_sampling(eps_model: EpsModel, shape: tuple[int, ...], timesteps: list[i
     for _ in range(warmup):
         run()
     best = min(run() for _ in range(repeats))
-    return timing_record(best, batch_size, timesteps, batch_size, device, dtype) | {"warmup": warmup,
+    return timing_record(best, batch_size, timesteps, batch_size, device, fast_path) | {"warmup": warmup,
                                                                                    "repeats": repeats}

@@ -48,12 +48,12 @@ def test_summarize():
 
 def test_timing_record_units():
     r = timing_record(seconds=2.0, images=100, timesteps=timesteps(50, "quadratic"), batch_size=100, device="cpu",
-                      dtype=torch.float32)
+                      fast_path="bf16+compile")
     assert r["network_evals"] == 50 and r["distinct_timesteps"] == 49
     assert r["seconds_per_image_per_step"] == pytest.approx(2.0 / (100 * 50))
     assert r["images_per_second"] == 50.0
     assert r["hours_per_50k"] == pytest.approx(FIGURE4_IMAGES / 50.0 / 3600)
-    assert r["dtype"] == "float32" and r["device"].startswith("cpu")
+    assert r["fast_path"] == "bf16+compile" and r["device"].startswith("cpu")
 
 
 def test_time_sampling_scales_with_steps():
