@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, NamedTuple
 
+from ddim_eval.models.fastpath import PRECISIONS
 from ddim_eval.sampling.schedule import SPACINGS, timesteps
 from ddim_eval.sampling.variants import SIGMA_HAT, Eta
 
@@ -14,7 +15,6 @@ if TYPE_CHECKING:  # the command line imports torch only in the commands that us
     from ddim_eval.models.registry import ModelSpec
     from ddim_eval.sampling.common import EpsModel
 
-PRECISIONS = ("fp32", "tf32", "bf16", "fp16")  # ddim_eval.models.fastpath.PRECISIONS, without importing torch
 AUTO = "auto"
 
 

@@ -50,10 +50,22 @@ def _table_rows(path: str) -> list[dict]:
     return rows
 
 
+def _timing_rows(path: str) -> list[dict]:
+    """Rows of a run's timing table, or the one row of a `ddim-eval time` record (.json)."""
+    import json
+
+    if not path.endswith(".json"):
+        return _table_rows(path)
+    r = json.loads(open(path).read())
+    return [{"dataset": r["model"], "S": r["S"], "device": r["device"], "fast_path": r["fast_path"],
+             "value": r["hours_per_50k"]}]
+
+
 def _timing_figure(args: argparse.Namespace) -> None:
     from ddim_eval.report.figures import save_figure, timing_figure
 
-    print(*save_figure(timing_figure(_table_rows(args.timing_csv)), args.out_stem))
+    rows = [row for path in args.timings for row in _timing_rows(path)]
+    print(*save_figure(timing_figure(rows), args.out_stem))
 
 
 def _fid_figure(args: argparse.Namespace) -> None:
@@ -78,9 +90,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     p.set_defaults(func=_figures)
 
-    p = sub.add_parser("timing-figure", help="Figure 4 from a run's timing table (PNG and PDF)")
-    p.add_argument("timing_csv", help="tables/timing.csv of a run")
+    p = sub.add_parser("timing-figure", help="Figure 4 from a run's timing table or `ddim-eval time` records (PNG "
+                       "and PDF)")
     p.add_argument("out_stem", help="output path without extension")
+    p.add_argument("timings", nargs="+", help="tables/timing.csv of a run, and/or records of `ddim-eval time` (.json)")
     p.set_defaults(func=_timing_figure)
 
     p = sub.add_parser("fid-figure", help="FID over S with interval error bars, from a run's Table 1 (PNG and PDF)")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ddim_eval.data import celeba, cifar10, digits, lsun
+from ddim_eval.models.fastpath import FastPath
 from ddim_eval.models.registry import ModelSpec, get_model_spec, load_registry
 from ddim_eval.sampling.variants import variant_label
 
@@ -76,10 +77,19 @@ def max_images(config: dict[str, Any], source: str) -> int | None:
     return limits.pop() if limits else None
 
 
+def fast_path(config: dict[str, Any]) -> FastPath:
+    """How the run's network jobs run the network (the config's `fast_path`, default strict fp32 eager)."""
+    try:
+        return FastPath(**config.get("fast_path", {}))
+    except ValueError as e:
+        raise ValueError(f"fast_path: {e}") from None
+
+
 def check_config(config: dict[str, Any]) -> None:
-    """Raise ValueError naming the key for what the schema cannot see: datasets a table names but the config does
-    not define, unregistered models, S above the model's T, splits a source lacks or a table needs, and LSUN
-    without an image limit."""
+    """Raise ValueError naming the key for what the schema cannot see: CUDA graphs without compile, datasets a table
+    names but the config does not define, unregistered models, S above the model's T, splits a source lacks or a
+    table needs, and LSUN without an image limit."""
+    fast_path(config)
     models = registry()
     for name, entry in config["datasets"].items():
         if entry["model"] not in models:

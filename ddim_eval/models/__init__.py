@@ -13,6 +13,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "checkpoints": ["CheckpointError", "fetch_checkpoint", "load_official_state_dict", "load_safetensors",
                         "load_unet"],
         "convert": ["convert_official_state_dict", "load_official_weights", "strip_data_parallel"],
+        "batch_size": ["batch_size_key", "cached_batch_size", "measure_batch_size"],
+        "fastpath": ["PRECISIONS", "FastPath", "fast_eps_model", "fixed_batch", "resolve"],
         "registry": ["DEFAULT_REGISTRY", "ModelSpec", "get_model_spec", "load_registry"],
         "train": ["save_weights", "train_ddpm"],
         "unet": ["build_unet", "eps_model_from_unet"],

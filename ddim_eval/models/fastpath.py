@@ -16,20 +16,24 @@ What is chosen, and why:
   (GroupNorm and attention work per image). The timestep enters as a tensor, so steps never recompile.
 Every option runs on the CPU too. Where one cannot apply (TF32 or CUDA graphs off CUDA, compile without a
 working torch.compile), `resolve` turns it off and says so.
+
+torch is imported where it is used, so that the options (`FastPath`, `PRECISIONS`) are read without it by the
+command line's parser and the workflow's DAG build.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import torch
-from torch import Tensor
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
-from ddim_eval.sampling.common import EpsModel
+    from ddim_eval.sampling.common import EpsModel
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
-AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class FastPath:
 
 def resolve(fast: FastPath, device: torch.device | str) -> tuple[FastPath, list[str]]:
     """The options that can apply on `device`, and a note for each one turned off (why, and what runs instead)."""
+    import torch
+
     device = torch.device(device)
     notes = []
     if device.type != "cuda":
@@ -77,6 +83,8 @@ def resolve(fast: FastPath, device: torch.device | str) -> tuple[FastPath, list[
 
 def set_float32_precision(precision: str) -> None:
     """Process-wide: TF32 on for "tf32", off otherwise (so fp32 is strict, convolutions included)."""
+    import torch
+
     tf32 = precision == "tf32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
@@ -87,13 +95,15 @@ def fast_eps_model(unet: torch.nn.Module, fast: FastPath, *, batch_size: int | N
     """The eps callable of a diffusers U-Net run the `fast` way, the options that apply on its device, and the
     notes on those that do not. With compile, `batch_size` is the one batch shape the network sees (default: the
     first call's)."""
+    import torch
+
     device = torch.device(device) if device is not None else next(unet.parameters()).device
     fast, notes = resolve(fast, device)
     set_float32_precision(fast.precision)
     unet.eval().requires_grad_(False)
     if fast.channels_last:
         unet.to(memory_format=torch.channels_last)
-    autocast = AUTOCAST.get(fast.precision)
+    autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(fast.precision)
 
     def forward(x: Tensor, t: Tensor) -> Tensor:
         if fast.channels_last:
@@ -104,6 +114,10 @@ def fast_eps_model(unet: torch.nn.Module, fast: FastPath, *, batch_size: int | N
 
     if not fast.compile:
         return forward, fast, notes
+    # diffusers' upsampling asks `is_torch_version` (an lru_cache) which torch it runs on; tracing through the
+    # cache is harmless, and the warning would repeat in every job's log.
+    warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`-wrapped function "
+                                              "at 'upsampling.py")
     compiled = torch.compile(forward, mode="reduce-overhead" if fast.cuda_graphs else None, dynamic=False)
     if fast.cuda_graphs:
         def replayed(x: Tensor, t: Tensor) -> Tensor:
@@ -117,6 +131,8 @@ def fast_eps_model(unet: torch.nn.Module, fast: FastPath, *, batch_size: int | N
 def fixed_batch(eps_model: EpsModel, batch_size: int | None = None) -> EpsModel:
     """`eps_model` fed only batches of `batch_size` rows (default: the first call's): a smaller batch is padded
     with zero images and the padding's output dropped, a larger one is run in pieces."""
+    import torch
+
     size: list[int] = [batch_size] if batch_size else []
 
     def eps(x: Tensor, t: Tensor) -> Tensor:

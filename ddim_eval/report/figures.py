@@ -38,18 +38,18 @@ def save_figure(fig: plt.Figure, stem: str | os.PathLike) -> list[Path]:
 
 
 def timing_figure(rows: Sequence[dict]) -> plt.Figure:
-    """Hours per 50k images against S: a line per (dataset, device) through the timing table's rows (dataset, S,
-    device, value = hours per 50k), and the paper's 2080 Ti anchors as dashed lines."""
+    """Hours per 50k images against S: a line per (dataset, device, fast path) through the timing table's rows
+    (dataset, S, device, fast_path, value = hours per 50k), and the paper's 2080 Ti anchors as dashed lines."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    lines: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    lines: dict[tuple[str, str, str], list[tuple[int, float]]] = {}
     for r in rows:
-        lines.setdefault((r["dataset"], r["device"]), []).append((int(r["S"]), float(r["value"])))
+        lines.setdefault((r["dataset"], r["device"], r["fast_path"]), []).append((int(r["S"]), float(r["value"])))
     steps = sorted({s for points in lines.values() for s, _ in points} | {10, ANCHOR_STEPS})
     for label, hours in PAPER_ANCHORS:
         ax.plot(steps, [hours * s / ANCHOR_STEPS for s in steps], "--", color="gray", alpha=0.7)
         ax.annotate(label, (steps[-1], hours), fontsize=7, color="gray", ha="right", va="bottom")
-    for (dataset, device), points in sorted(lines.items()):
-        ax.plot(*zip(*sorted(points)), "o-", label=f"{dataset}, measured on {device}")
+    for (dataset, device, fast_path), points in sorted(lines.items()):
+        ax.plot(*zip(*sorted(points)), "o-", label=f"{dataset}, measured on {device}, {fast_path}")
     ax.set(xscale="log", yscale="log", xlabel="sampling steps S", ylabel="hours to sample 50,000 images",
            title="Sampling time (Figure 4)")
     ax.grid(True, which="both", alpha=0.3)

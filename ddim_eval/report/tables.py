@@ -32,7 +32,7 @@ PAPER_TABLES = Path(__file__).with_name("paper_tables.csv")
 TOLERANCE = {"fid": 0.10, "recon_mse": 0.50}
 KEYS = ["table", "dataset", "S", "variant", "metric"]
 COLUMNS = ["table", "dataset", "S", "variant", "spacing", "n", "distinct_timesteps", "metric", "extractor", "device",
-           "value", "ci_low", "ci_high", "ci_level", "n_boot", "paper_value", "difference"]
+           "fast_path", "value", "ci_low", "ci_high", "ci_level", "n_boot", "paper_value", "difference"]
 NO_INTERVAL = {
     "hours_per_50k": "No interval: a timing is the best of k runs of one batch.",
     **dict.fromkeys(("precision", "recall"), "No interval: torch-fidelity gives precision and recall as single values "
@@ -83,7 +83,7 @@ def _cell_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[st
 
 def _recon_record(r: dict[str, Any]) -> dict[str, Any]:
     """A Table 2 reconstruction record in the shape of a cell's metrics record, its error named recon_mse."""
-    record = {"extractor": "", "n": r["n"], "recon_mse": r["mse"]}
+    record = {"extractor": "", "n": r["n"], "recon_mse": r["mse"], "fast_path": r["fast_path"]}
     if "replicates" in r:
         record |= {"recon_mse_ci_low": r["mse_ci_low"], "recon_mse_ci_high": r["mse_ci_high"],
                    "ci_level": r["ci_level"], "n_boot": r["n_boot"], "bootstrap_seed": r["bootstrap_seed"],
@@ -95,22 +95,23 @@ def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str
     """Each table's measured values, read from the run's result files, one record per entry; and the paired
     comparisons of each table with intervals."""
     tables, comparisons = {}, {}
+    fast_path = cells.fast_path(config).label  # every network job of a run runs the network this way
     for table in cells.FID_TABLES:
         records = _cell_records(config, out, table)
-        rows = [dict(dataset=d, S=s, variant=v, spacing=cells.spacing(config, d)) | row
+        rows = [dict(dataset=d, S=s, variant=v, spacing=cells.spacing(config, d), fast_path=fast_path) | row
                 for (d, s, v), record in records.items() for row in _cell_rows(record)]
         tables[table] = sorted(rows, key=lambda r: CELL_METRICS.index(r["metric"]))  # metric by metric
         comparisons[f"{table}_comparisons"] = compare_cells(table, records, config["intervals"]["level"])
     path = f"{out}/{cells.RECON_PATH}"
     recon = {(d, sp, s): _recon_record(_read(path.format(dataset=d, spacing=sp, steps=s)))
              for d, sp, s in cells.recon_runs(config)}
-    tables["table2"] = [dict(dataset=d, S=s, variant="eta=0.0", spacing=sp) | row
+    tables["table2"] = [dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, fast_path=record["fast_path"]) | row
                         for (d, sp, s), record in recon.items() for row in _cell_rows(record, ("recon_mse",))]
     comparisons["table2_comparisons"] = compare_cells(
         "table2", {(d, s, "eta=0.0"): record for (d, _, s), record in recon.items()}, config["intervals"]["level"])
     tables["timing"] = [
         dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, n=r["batch_size"], metric="hours_per_50k",
-             device=r["device"], value=r["hours_per_50k"])
+             device=r["device"], fast_path=r["fast_path"], value=r["hours_per_50k"])
         for d, sp, s in cells.timing_runs(config)
         for r in [_read(f"{out}/{cells.TIMING_PATH.format(dataset=d, spacing=sp, steps=s)}")]]
     return tables, comparisons
@@ -118,7 +119,7 @@ def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str
 
 def tidy(table: str, records: list[dict[str, Any]], paper: pd.DataFrame) -> pd.DataFrame:
     """One table's records as tidy rows (COLUMNS), beside the paper's value where it is comparable."""
-    frame = pd.DataFrame([{"table": table, "extractor": "", "device": ""} | r for r in records],
+    frame = pd.DataFrame([{"table": table, "extractor": "", "device": "", "fast_path": ""} | r for r in records],
                          columns=COLUMNS[:COLUMNS.index("paper_value")]).astype({"n_boot": "Int64"})
     frame["distinct_timesteps"] = [len(set(timesteps(s, sp))) for s, sp in zip(frame["S"], frame["spacing"])]
     frame = frame.merge(paper, on=KEYS, how="left")
@@ -192,7 +193,9 @@ def paper_layout(frame: pd.DataFrame, comparisons: pd.DataFrame | None = None) -
     marked = any(key[1] in set(frame["metric"]) for key in marks)
     bias = (" FID is biased upward at finite n (more samples give a lower FID): the interval is about sampling noise "
             "at this n, not about FID at infinitely many samples." if (frame["metric"] == "fid").any() else "")
-    notes = [f"Values: {what}.", _interval_note(frame) + bias, compared, f"Marks: {MARK_NOTE}." if marked else ""]
+    ran = ", ".join(sorted(set(frame["fast_path"]) - {""}))
+    notes = [f"Values: {what}.", f"Network run in {ran} (fast path: README, \"Fast path\")." if ran else "",
+             _interval_note(frame) + bias, compared, f"Marks: {MARK_NOTE}." if marked else ""]
     return wide, " ".join(n for n in notes if n)
 
 

@@ -9,11 +9,10 @@ import pytest
 import torch
 from torch._dynamo.utils import counters
 
-from ddim_eval.cli.args import PRECISIONS as CLI_PRECISIONS
 from ddim_eval.models.batch_size import cached_batch_size, measure_batch_size
-from ddim_eval.models.fastpath import PRECISIONS, FastPath, eager_fallback, fast_eps_model, fixed_batch, resolve
-from ddim_eval.sampling import sample, timesteps
 from ddim_eval.models.checkpoints import load_unet
+from ddim_eval.models.fastpath import FastPath, eager_fallback, fast_eps_model, fixed_batch, resolve
+from ddim_eval.sampling import sample, timesteps
 
 X = torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
 TS = timesteps(10, "linear")
@@ -80,7 +79,6 @@ def test_options_that_cannot_apply_fall_back_and_say_so():
     assert applied == FastPath("fp32", compile=True)
     assert any("tf32" in n and "fp32" in n for n in notes) and any("CUDA graphs" in n for n in notes)
     assert FastPath("bf16", True, True, True).label == "bf16+channels_last+compile+cuda_graphs"
-    assert CLI_PRECISIONS == PRECISIONS
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -71,11 +71,11 @@ def test_image_figures_render(tmp_path, channels):
 
 
 def test_timing_figure_renders_rows_of_the_timing_table(tmp_path):
-    rows = [{"dataset": d, "S": str(s), "device": "cpu", "value": str(h * s)}
+    rows = [{"dataset": d, "S": str(s), "device": "cpu", "fast_path": "fp32", "value": str(h * s)}
             for d, h in (("cifar10", 0.01), ("lsun_bedroom", 0.5)) for s in (10, 20, 50, 100)]
     fig = timing_figure(rows)
     lines = {line.get_label(): line.get_xydata() for line in fig.axes[0].get_lines()}
-    np.testing.assert_allclose(lines["cifar10, measured on cpu"], [[10, 0.1], [20, 0.2], [50, 0.5], [100, 1.0]])
+    np.testing.assert_allclose(lines["cifar10, measured on cpu, fp32"], [[10, 0.1], [20, 0.2], [50, 0.5], [100, 1.0]])
     anchors = [xy for label, xy in lines.items() if "measured" not in label]
     assert sorted(xy[-1, 1] for xy in anchors) == [20.0, 1000.0]  # the paper's hours at S = 1000
     check_written(save_figure(fig, tmp_path / "timing"), tmp_path, "timing")

@@ -18,7 +18,7 @@ rule reference_stats:
         cli=DDIM_EVAL,
         extractor=extractor_args(),
         device=DEVICE,
-        batch=BATCH,
+        batch=FEATURE_BATCH,
     shell:
         "{params.cli} reference-stats {input.split} $(dirname {output.stats}) {params.extractor} "
         "--device {params.device} --batch-size {params.batch} > {log} 2>&1"
@@ -46,11 +46,14 @@ rule sample_shard:
         extractor=extractor_args(),
         device=DEVICE,
         batch=sampling_batch,
+        fast=fast_path_args(),
         keep="--keep-samples" if config.get("keep_samples") else "",
+    # A shard commits its progress batch by batch (shard<k>/.partial/, not an output, so Snakemake keeps it when
+    # a job fails or is killed): the rerun resumes after the last finished batch.
     shell:
         "{params.cli} sample {params.model} $(dirname {output.stats}) --steps {wildcards.steps} --eta {params.eta} "
         "--spacing {wildcards.spacing} --n {params.n} --shard {wildcards.shard} {params.keep} {params.extractor} "
-        "--device {params.device} --batch-size {params.batch} > {log} 2>&1"
+        "--device {params.device} --batch-size {params.batch} {params.fast} >> {log} 2>&1"
 
 
 rule cell_metrics:

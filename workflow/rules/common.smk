@@ -30,6 +30,8 @@ OUT = grid.run_dir(config)
 SHARDS = dict(grid.shards(config))
 DEVICE = config.get("device", "cpu")
 BATCH = config.get("batch_size", 256)
+# Feature extraction has no measured batch: "auto" is about the sampling network.
+FEATURE_BATCH = 256 if BATCH == "auto" else BATCH
 # One GPU per GPU job: SLURM gets --gpus=1; locally `--resources gpu=<count>` runs that many at once.
 GPU = 1 if DEVICE.startswith("cuda") else 0
 
@@ -87,6 +89,13 @@ def extractor_args():
 def interval_args():
     i = config["intervals"]
     return f"--level {i['level']} --n-boot {i['n_boot']} --seed {i['seed']}"
+
+
+def fast_path_args():
+    """The command-line flags of the config's fast path (how network jobs run the network)."""
+    f = grid.fast_path(config)
+    flags = [f"--{name.replace('_', '-')}" for name in ("channels_last", "compile", "cuda_graphs") if getattr(f, name)]
+    return " ".join([f"--precision {f.precision}", *flags])
 
 
 def metric_args():

@@ -15,7 +15,7 @@ rule timing_figure:
         cli=DDIM_EVAL,
         stem=lambda wc, output: output.png.removesuffix(".png"),
     shell:
-        "{params.cli} timing-figure {input} {params.stem} > {log} 2>&1"
+        "{params.cli} timing-figure {params.stem} {input} > {log} 2>&1"
 
 
 rule fid_figure:
@@ -79,7 +79,8 @@ rule image_figures:
         spacing=lambda wc: grid.spacing(config, wc.dataset),
         device=DEVICE,
         batch=sampling_batch,
+        fast=fast_path_args(),
     shell:
         "{params.cli} figures {params.model} $(dirname {output.samples}) {params.samples} {params.consistency} "
         "{params.interpolation} --spacing {params.spacing} --device {params.device} --batch-size {params.batch} "
-        "> {log} 2>&1"
+        "{params.fast} > {log} 2>&1"

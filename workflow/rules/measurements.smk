@@ -20,10 +20,11 @@ rule reconstruct:
         intervals=interval_args(),
         device=DEVICE,
         batch=sampling_batch,
+        fast=fast_path_args(),
     shell:
         "{params.cli} reconstruct {params.model} {input.split} {output} --steps {wildcards.steps} "
         "--spacing {wildcards.spacing} {params.n} {params.intervals} --device {params.device} "
-        "--batch-size {params.batch} > {log} 2>&1"
+        "--batch-size {params.batch} {params.fast} > {log} 2>&1"
 
 
 rule timing:
@@ -45,6 +46,7 @@ rule timing:
         device=DEVICE,
         batch=config["timing"].get("batch_size", 256),
         repeats=config["timing"].get("repeats", 3),
+        fast=fast_path_args(),
     shell:
         "{params.cli} time {params.model} {output} --steps {wildcards.steps} --spacing {wildcards.spacing} "
-        "--device {params.device} --batch-size {params.batch} --repeats {params.repeats} > {log} 2>&1"
+        "--device {params.device} --batch-size {params.batch} --repeats {params.repeats} {params.fast} > {log} 2>&1"
