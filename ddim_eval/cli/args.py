@@ -54,6 +54,13 @@ def add_extractor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights-path", default=None, help="local extractor weights (feature_extractor_weights_path)")
 
 
+def add_interval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--level", type=float, default=0.95, help="interval level, in (0, 1)")
+    p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples (>= 2)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="bootstrap seed; cells compared pairwise must share it (and their n)")
+
+
 def fast_path(args: argparse.Namespace) -> FastPath:
     from ddim_eval.models.fastpath import FastPath
 

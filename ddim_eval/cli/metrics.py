@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ddim_eval.cli.args import add_extractor_args, add_model_args, cell_timesteps, network, parse_eta
+from ddim_eval.cli.args import add_extractor_args, add_interval_args, add_model_args, cell_timesteps, network, parse_eta
 
 
 def _reference_stats(args: argparse.Namespace) -> None:
@@ -113,13 +113,6 @@ def _fetch_inception(args: argparse.Namespace) -> None:
     from ddim_eval.metrics.extractors import fetch_inception_weights
 
     print(fetch_inception_weights(args.cache_dir))
-
-
-def add_interval_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--level", type=float, default=0.95, help="interval level, in (0, 1)")
-    p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples (>= 2)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="bootstrap seed; cells compared pairwise must share it (and their n)")
 
 
 def _register_statistics(sub: argparse._SubParsersAction) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ddim_eval.cli.args import add_extractor_args, add_model_args, cell_timesteps, network, parse_eta
+from ddim_eval.cli.args import add_extractor_args, add_interval_args, add_model_args, cell_timesteps, network, parse_eta
 from ddim_eval.sampling.schedule import SPACINGS, describe_timesteps, timesteps
 
 
@@ -33,6 +33,46 @@ def _sample(args: argparse.Namespace) -> None:
           f"on {record['device']} ({record['hours_per_50k']:.3g} h per 50k images)")
 
 
+def _precision_check(args: argparse.Namespace) -> None:
+    from ddim_eval.grid.precision import precision_check
+    from ddim_eval.io import save_json
+    from ddim_eval.metrics.extractors import load_extractor
+    from ddim_eval.metrics.scores import IntervalOptions
+    from ddim_eval.metrics.stats import load_stats
+    from ddim_eval.metrics.timing import device_name
+    from ddim_eval.models.registry import get_model_spec
+
+    spec = get_model_spec(args.model)
+    spacing, ts = cell_timesteps(args, spec)
+    extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
+    ref_stats = load_stats(args.ref_stats, extractor.name, extractor.layer)
+    fast = network(args, spec)
+    # The reference: strict fp32 eager, at the fast run's batch (the stochastic variants' noise is drawn per batch).
+    strict = argparse.Namespace(**vars(args) | {"precision": "fp32", "channels_last": False, "compile": False,
+                                                "cuda_graphs": False, "batch_size": fast.batch_size})
+    reference = network(strict, spec)
+    if fast.fast == reference.fast:
+        print(f"the fast setting runs as {fast.fast.label} here, like the reference: expect no difference")
+    intervals = IntervalOptions(args.level, args.n_boot, args.seed)
+    record = {"model": spec.name, "spacing": spacing, "device": device_name(args.device), "reference": "fp32",
+              "fast_path": fast.fast.label, "batch_size": fast.batch_size} | precision_check(
+        reference.eps, fast.eps, spec.name, shape=spec.image_shape, timesteps=ts, eta=args.eta,
+        alphas_cumprod=spec.alphas_cumprod(), n=args.n, shard=args.shard, extractor=extractor, ref_stats=ref_stats,
+        batch_size=fast.batch_size, device=args.device, intervals=intervals)
+    if args.out:
+        save_json(args.out, record)
+    r = record
+    print(f"{spec.name}, S={args.steps}, eta={args.eta}, n={args.n}: {r['fast_path']} against fp32 on {r['device']}")
+    print(f"  max |x0 difference| {r['max_abs_x0_difference']:.3g} (median over images "
+          f"{r['median_max_abs_x0_difference']:.3g}); uint8 pixels that differ {r['share_pixels_differ']:.3%} "
+          f"(images {r['share_images_differ']:.1%})")
+    print(f"  FID fp32 {r['fid_reference']:.4f} [{r['fid_reference_ci_low']:.4f}, {r['fid_reference_ci_high']:.4f}], "
+          f"{r['fast_path']} {r['fid_fast']:.4f}; shift {r['fid_shift']:+.4f} [{r['fid_shift_ci_low']:+.4f}, "
+          f"{r['fid_shift_ci_high']:+.4f}] ({r['ci_level']:.0%} paired interval; "
+          f"{'significant' if r['fid_shift_significant'] else 'not significant'}), "
+          f"against the FID's own noise of ±{r['fid_noise_half_width']:.4f}")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("timesteps", help="print the tau sub-sequence for S steps")
     p.add_argument("steps", type=int)
@@ -54,3 +94,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     add_extractor_args(p)
     p.set_defaults(func=_sample)
+
+    p = sub.add_parser("precision-check", help="sample the same x_T in strict fp32 and in a fast setting; report "
+                       "the pixel differences and the FID shift with its paired interval")
+    p.add_argument("model", help="registry name")
+    p.add_argument("ref_stats", help="the reference statistics (stats.npz of `ddim-eval reference-stats`)")
+    p.add_argument("--steps", type=int, required=True, help="S, the number of sampling steps")
+    p.add_argument("--eta", type=parse_eta, default=0.0, help="a float >= 0, or sigma_hat")
+    p.add_argument("--n", type=int, default=2000, help="images sampled in each setting")
+    p.add_argument("--shard", type=int, default=0, help="shard index: selects x_T")
+    p.add_argument("--out", default=None, help="write the numbers as JSON")
+    add_model_args(p)
+    add_extractor_args(p)
+    add_interval_args(p)
+    p.set_defaults(func=_precision_check)

@@ -15,6 +15,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
                   "timing_runs"],
         "demo": ["run_demo"],
         "devices": ["check_device", "claim_device", "claim_index", "release_all"],
-        "generate": ["generate_cell", "initial_noise", "sample_shard", "shard_seed"],
+        "generate": ["generate_cell", "initial_noise", "sample_shard", "shard_batches", "shard_seed"],
+        "precision": ["precision_check"],
     },
 )

@@ -48,12 +48,12 @@ def initial_noise(model: str, shard: int, n: int, shape: tuple[int, ...]) -> Ten
     return torch.randn((n, *shape), generator=gen)
 
 
-def sample_shard(eps_model: EpsModel, model: str, shard: int, n: int, shape: tuple[int, ...], timesteps: list[int],
-                 eta: Eta, alphas_cumprod: np.ndarray, *, batch_size: int = 256, device: torch.device | str = "cpu",
-                 first_batch: int = 0, progress: bool = True) -> Iterator[tuple[Tensor, float]]:
-    """Yield (uint8 images, seconds) batch by batch for shard `shard` (n images), from batch `first_batch` on;
-    seconds is the batch's sampling wall time, synchronised with the device. x stays float32 (the network's
-    precision is the eps model's business). Raises FloatingPointError on the first batch with NaN/inf."""
+def shard_batches(eps_model: EpsModel, model: str, shard: int, n: int, shape: tuple[int, ...], timesteps: list[int],
+                  eta: Eta, alphas_cumprod: np.ndarray, *, batch_size: int = 256, device: torch.device | str = "cpu",
+                  first_batch: int = 0, progress: bool = True) -> Iterator[tuple[Tensor, float]]:
+    """Yield (x_0 float32 on `device`, seconds) batch by batch for shard `shard` (n images), from batch
+    `first_batch` on; seconds is the batch's sampling wall time, synchronised with the device. x stays float32 (the
+    network's precision is the eps model's business). Raises FloatingPointError on the first batch with NaN/inf."""
     if n < 1 or batch_size < 1:
         raise ValueError(f"n and batch_size must be positive integers; got n={n}, batch_size={batch_size}")
     device = torch.device(device)
@@ -69,7 +69,13 @@ def sample_shard(eps_model: EpsModel, model: str, shard: int, n: int, shape: tup
                                        alphas_cumprod=alphas_cumprod, generator=gen)
             check_finite(x0, f"samples of {model} shard {shard}, images {start}..{start + len(x0) - 1}")
             bar.update(len(x0))
-            yield to_uint8(x0).cpu(), seconds
+            yield x0, seconds
+
+
+def sample_shard(*args, **kwargs) -> Iterator[tuple[Tensor, float]]:
+    """`shard_batches` (same arguments) with each batch as uint8 images on the CPU."""
+    for x0, seconds in shard_batches(*args, **kwargs):
+        yield to_uint8(x0).cpu(), seconds
 
 
 PARTIAL = ".partial"

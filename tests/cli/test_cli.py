@@ -103,6 +103,28 @@ def test_reconstruct_and_time_commands(tmp_path, capsys):
     assert timing["random_weights"] and timing["network_evals"] == 2 and timing["hours_per_50k"] > 0
 
 
+@pytest.mark.parametrize("fast, pixels_differ", [(["--precision", "bf16"], (0.05, 0.9)),
+                                                  (["--channels-last"], (0.0, 0.01))])
+def test_precision_check_command(tmp_path, capsys, fast, pixels_differ):
+    """The same x_T in fp32 and in a fast setting: bf16 moves many uint8 pixels by a level or so; channels_last
+    only reorders float32 sums, so (nearly) no pixel changes and FID does not move."""
+    main(["prepare-digits", str(tmp_path / "data")])
+    main(["reference-stats", str(tmp_path / "data/train.npy"), str(tmp_path / "ref"), "--extractor", "digits-cnn"])
+    main(["precision-check", "digits", str(tmp_path / "ref/stats.npz"), "--steps", "10", "--eta", "1", "--n", "200",
+          "--batch-size", "64", "--extractor", "digits-cnn", "--n-boot", "50", "--out", str(tmp_path / "p.json"),
+          *fast])
+    r = json.loads((tmp_path / "p.json").read_text())
+    assert r["n"] == 200 and r["batch_size"] == 64 and r["reference"] == "fp32" and r["n_boot"] == 50
+    assert pixels_differ[0] <= r["share_pixels_differ"] <= pixels_differ[1]
+    assert r["fid_shift"] == pytest.approx(r["fid_fast"] - r["fid_reference"])
+    assert r["fid_shift_ci_low"] <= r["fid_shift"] <= r["fid_shift_ci_high"]
+    # Pairing: the shift's interval is far narrower than the FID's own.
+    assert r["fid_shift_ci_high"] - r["fid_shift_ci_low"] < r["fid_noise_half_width"]
+    assert f"{r['fast_path']} against fp32 on cpu" in capsys.readouterr().out
+    if "--channels-last" in fast:
+        assert r["max_abs_x0_difference"] < 1e-4 and abs(r["fid_shift"]) < 1e-3
+
+
 def test_bad_metric_inputs_are_named(tmp_path):
     from ddim_eval.metrics.features import save_features
     from ddim_eval.metrics.stats import from_features, save_stats

@@ -236,7 +236,8 @@ def test_paper_config_plans_the_whole_paper(tmp_path):
 
 def test_a_killed_run_resumes_without_redoing_finished_shards(tmp_path):
     """SIGKILL the whole run while a shard is sampling: finished shards stay, nothing half-written is left, the
-    next run says to --unlock, and after it only the unfinished work is done."""
+    next run says to --unlock, and after it only the unfinished work is done, the killed shard resuming after its
+    last finished batch."""
     config = SMALL | {"run": "killed", "n_samples": 2000, "shard_size": 1000, "batch_size": 100,
                       "table1": {"datasets": ["digits"], "steps": [20], "variants": [0.0]}}
     path = tmp_path / "config.yaml"
@@ -247,17 +248,16 @@ def test_a_killed_run_resumes_without_redoing_finished_shards(tmp_path):
     proc = subprocess.Popen(run, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     logs = tmp_path / "results/killed/logs/sample/digits/linear/S20/eta=0.0"
 
-    def sampling_unfinished_shard() -> bool:
+    def sampling_unfinished_shard() -> bool:  # one shard done, the other with a finished batch of its 10
         done = {p.parent.name for p in cell.glob("shard*/stats.npz")}
-        running = [p for p in logs.glob("shard*.log") if p.stem not in done and "img" in p.read_text()]
-        return bool(done) and bool(running)
+        return bool(done) and any(p.parent.parent.name not in done for p in cell.glob("shard*/.partial/batch*.npz"))
 
     deadline = time.monotonic() + 300
     try:
         while not sampling_unfinished_shard():
             assert proc.poll() is None, "the run ended before a shard could be interrupted"
             assert time.monotonic() < deadline
-            time.sleep(0.1)
+            time.sleep(0.02)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -266,8 +266,10 @@ def test_a_killed_run_resumes_without_redoing_finished_shards(tmp_path):
     assert len(finished) == 1  # of 2: the other was sampling when the run was killed
     for f in cell.rglob("*"):  # what a reader can see is whole; temp files are hidden (dot) names
         if f.is_file() and not f.name.startswith("."):
-            assert f.parent.name in finished, f
+            assert f.parent.name in finished or f.parent.name == ".partial", f
             (np.load(f) if f.suffix == ".npz" else json.loads(f.read_text()))
+    unfinished = next(p for p in cell.glob("shard*") if p.name not in finished)
+    committed = len(list((unfinished / ".partial").glob("batch*.npz")))  # the killed shard's finished batches
 
     locked = subprocess.run(run, capture_output=True, text=True)
     assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
@@ -277,3 +279,8 @@ def test_a_killed_run_resumes_without_redoing_finished_shards(tmp_path):
     assert {p.parent.name: p.stat().st_mtime_ns for p in cell.glob("shard*/stats.npz") if p.parent.name in finished} \
         == finished
     assert sum(int(np.load(tmp_path / shard)["n"]) for shard in shards) == 2000
+    # The killed shard went on from its last finished batch, and its progress folder is gone.
+    assert committed >= 1 and f"resuming after {committed} finished batch(es) of 100" in (
+        logs / f"{unfinished.name}.log").read_text()
+    assert json.loads((unfinished / "timing.json").read_text())["resumed_batches"] == committed
+    assert not list(cell.glob("shard*/.partial"))
