@@ -40,6 +40,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--cache-dir", default=None, help="checkpoint cache (default: $DDIM_EVAL_CACHE)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing checkpoint")
+    p.add_argument("--random-weights", action="store_true",
+                   help="the model's architecture with random weights (seeded: the same in every job) instead of its "
+                        "checkpoint: for timings and dress rehearsals, where speed, not the samples, matters")
     fast = p.add_argument_group("fast path (how the network runs; the samplers' math is unchanged)")
     fast.add_argument("--precision", choices=PRECISIONS, default="fp32",
                       help="fp32 (strict), tf32 (CUDA), bf16 or fp16 (autocast; x_t stays float32)")
@@ -78,9 +81,9 @@ class Network(NamedTuple):
     fast: FastPath  # the options that apply on the device
 
 
-def network(args: argparse.Namespace, spec: ModelSpec, random_weights: bool = False) -> Network:
+def network(args: argparse.Namespace, spec: ModelSpec) -> Network:
     """`spec`'s network on --device, run the --precision/--channels-last/--compile/--cuda-graphs way, with its
-    --batch-size (measured and cached for auto): its checkpoint's weights, or random ones."""
+    --batch-size (measured and cached for auto): its checkpoint's weights, or with --random-weights random ones."""
     from dataclasses import replace
 
     import torch
@@ -89,10 +92,12 @@ def network(args: argparse.Namespace, spec: ModelSpec, random_weights: bool = Fa
     from ddim_eval.models.checkpoints import load_unet
     from ddim_eval.models.fastpath import fast_eps_model
 
-    if random_weights:
+    if args.random_weights:
         from diffusers import UNet2DModel
 
-        unet = UNet2DModel(**spec.unet_config()).to(args.device)
+        with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's random state
+            torch.manual_seed(0)
+            unet = UNet2DModel(**spec.unet_config()).to(args.device)
     else:
         unet = load_unet(spec, args.cache_dir, device=args.device, allow_download=not args.no_download)
     wanted = fast_path(args)

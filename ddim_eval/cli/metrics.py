@@ -98,7 +98,7 @@ def _time(args: argparse.Namespace) -> None:
 
     spec = get_model_spec(args.model)
     spacing, ts = cell_timesteps(args, spec)
-    net = network(args, spec, args.random_weights)
+    net = network(args, spec)
     record = time_sampling(net.eps, spec.image_shape, ts, args.eta, alphas_cumprod=spec.alphas_cumprod(),
                            batch_size=net.batch_size, device=args.device, fast_path=net.fast.label,
                            warmup=args.warmup, repeats=args.repeats)
@@ -171,7 +171,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eta", type=parse_eta, default=0.0)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--random-weights", action="store_true",
-                   help="time an untrained network of the same architecture (no checkpoint needed; same cost)")
     add_model_args(p)
     p.set_defaults(func=_time)

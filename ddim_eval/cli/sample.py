@@ -24,7 +24,8 @@ def _sample(args: argparse.Namespace) -> None:
     extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
     net = network(args, spec)
     describe = {"model": spec.name, "S": args.steps, "eta": args.eta, "spacing": spacing, "n": args.n,
-                "shard": args.shard, "extractor": extractor.name, "layer": extractor.layer}
+                "shard": args.shard, "extractor": extractor.name, "layer": extractor.layer,
+                "random_weights": args.random_weights}
     record = generate_cell(net.eps, spec.name, args.out_dir, shape=spec.image_shape, timesteps=ts, eta=args.eta,
                            alphas_cumprod=spec.alphas_cumprod(), n=args.n, shard=args.shard, extractor=extractor,
                            batch_size=net.batch_size, device=args.device, fast_path=net.fast.label,

@@ -197,6 +197,9 @@ def test_demo_config_plans_every_table(tmp_path):
     ({"intervals": {"level": 0}}, r"0 is less than or equal to the minimum of 0.*\['intervals'\]\['level'\]"),
     ({"intervals": {"n_boot": 1}}, r"1 is less than the minimum of 2.*\['intervals'\]\['n_boot'\]"),
     ({"fid_infinity": "yes"}, r"'yes' is not of type 'boolean'.*\['fid_infinity'\]"),
+    ({"fast_path": {"precision": "int8"}}, r"'int8' is not one of \['fp32', 'tf32', 'bf16', 'fp16'\]"),
+    ({"fast_path": {"cuda_graphs": True}}, r"fast_path: cuda_graphs needs compile"),
+    ({"batch_size": "big"}, r"'big' is not valid under any of the given schemas.*\['batch_size'\]"),
 ])
 def test_bad_config_fails_before_any_job(tmp_path, edit, message):
     result = snakemake(tmp_path, SMALL | edit, "-n")
@@ -232,6 +235,25 @@ def test_paper_config_plans_the_whole_paper(tmp_path):
         "timing": 10, "timing_figure": 1, "fid_figure": 1, "total": 769}
     readme = (ROOT / "README.md").read_text()
     assert "| sample_shard | 660 |" in readme and "| total | 769 |" in readme  # the README's table is this plan
+
+
+def test_gpu_rehearsal_config_plans_an_offline_random_weight_run(tmp_path):
+    """config/gpu-rehearsal.yaml: the CIFAR-10 network with random weights on a local split, nothing fetched."""
+    for split in ("train", "test"):
+        path = tmp_path / f"resources/cifar10_rehearsal/{split}.npy"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, np.zeros((4, 3, 32, 32), np.uint8))
+    (tmp_path / "resources/rehearsal").mkdir()
+    (tmp_path / "resources/rehearsal/inception-random.pth").touch()
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "-p", "--configfile",
+                             str(ROOT / "config/gpu-rehearsal.yaml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Table 1: 2 S x eta {0, 1} = 4 cells x 2 shards; Table 2 at one S; Figure 4 at two.
+    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 4, "reconstruct": 1, "reference_stats": 1,
+                                         "sample_shard": 8, "tables": 1, "timing": 2, "timing_figure": 1,
+                                         "fid_figure": 1, "summary": 1, "total": 21}
+    samples = [line for line in result.stdout.splitlines() if "ddim_eval.cli sample cifar10" in line]
+    assert len(samples) == 8 and all("--random-weights" in line and "--device cuda" in line for line in samples)
 
 
 def test_a_killed_run_resumes_without_redoing_finished_shards(tmp_path):

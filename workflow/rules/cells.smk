@@ -10,6 +10,8 @@ rule reference_stats:
         features=results("reference/{dataset}-{split}/features.npz"),
     log:
         results("logs/reference_stats/{dataset}-{split}.log"),
+    benchmark:
+        results("benchmarks/reference_stats/{dataset}-{split}.tsv")
     conda:
         ENV
     resources:
@@ -34,6 +36,8 @@ rule sample_shard:
         timing=results(grid.CELL_DIR, "shard{shard}/timing.json"),
     log:
         results("logs/sample/{dataset}/{spacing}/S{steps}/{variant}/shard{shard}.log"),
+    benchmark:
+        results("benchmarks/sample/{dataset}/{spacing}/S{steps}/{variant}/shard{shard}.tsv")
     conda:
         ENV
     resources:
@@ -47,13 +51,14 @@ rule sample_shard:
         device=DEVICE,
         batch=sampling_batch,
         fast=fast_path_args(),
+        random_weights=random_weights_args,
         keep="--keep-samples" if config.get("keep_samples") else "",
     # A shard commits its progress batch by batch (shard<k>/.partial/, not an output, so Snakemake keeps it when
     # a job fails or is killed): the rerun resumes after the last finished batch.
     shell:
         "{params.cli} sample {params.model} $(dirname {output.stats}) --steps {wildcards.steps} --eta {params.eta} "
         "--spacing {wildcards.spacing} --n {params.n} --shard {wildcards.shard} {params.keep} {params.extractor} "
-        "--device {params.device} --batch-size {params.batch} {params.fast} >> {log} 2>&1"
+        "--device {params.device} --batch-size {params.batch} {params.fast} {params.random_weights} >> {log} 2>&1"
 
 
 rule cell_metrics:
@@ -67,6 +72,8 @@ rule cell_metrics:
         metrics=results(grid.CELL_DIR, "metrics.json"),
     log:
         results("logs/cell_metrics/{dataset}/{spacing}/S{steps}/{variant}.log"),
+    benchmark:
+        results("benchmarks/cell_metrics/{dataset}/{spacing}/S{steps}/{variant}.tsv")
     conda:
         ENV
     # The bootstrap's weighted Gram matrices run on the GPU when the run has one.

@@ -115,17 +115,27 @@ def model(wildcards):
     return config["datasets"][wildcards.dataset]["model"]
 
 
-# Downloadable checkpoints the config's datasets need: cache path -> model name (packaged ones need none).
+def random_weights(dataset):
+    return config["datasets"][dataset].get("random_weights", False)
+
+
+# Downloadable checkpoints the config's datasets need: cache path -> model name (packaged ones need none, nor do
+# datasets sampled with random weights).
 CHECKPOINTS = {
     spec.checkpoint_file: spec.name
-    for spec in (grid.model_spec(config, d) for d in config["datasets"])
+    for spec in (grid.model_spec(config, d) for d in config["datasets"] if not random_weights(d))
     if spec.checkpoint_url != "package"
 }
 
 
 def checkpoint(wildcards):
     spec = grid.model_spec(config, wildcards.dataset)
-    return [f"{CACHE}/{spec.checkpoint_file}"] if spec.checkpoint_file in CHECKPOINTS else []
+    needed = spec.checkpoint_file in CHECKPOINTS and not random_weights(wildcards.dataset)
+    return [f"{CACHE}/{spec.checkpoint_file}"] if needed else []
+
+
+def random_weights_args(wildcards):
+    return "--random-weights" if random_weights(wildcards.dataset) else ""
 
 
 def _check_local_files():

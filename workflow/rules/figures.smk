@@ -80,7 +80,8 @@ rule image_figures:
         device=DEVICE,
         batch=sampling_batch,
         fast=fast_path_args(),
+        random_weights=random_weights_args,
     shell:
         "{params.cli} figures {params.model} $(dirname {output.samples}) {params.samples} {params.consistency} "
         "{params.interpolation} --spacing {params.spacing} --device {params.device} --batch-size {params.batch} "
-        "{params.fast} > {log} 2>&1"
+        "{params.fast} {params.random_weights} > {log} 2>&1"

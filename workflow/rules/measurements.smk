@@ -9,6 +9,8 @@ rule reconstruct:
         results(grid.RECON_PATH),
     log:
         results("logs/reconstruct/{dataset}/{spacing}/S{steps}.log"),
+    benchmark:
+        results("benchmarks/reconstruct/{dataset}/{spacing}/S{steps}.tsv")
     conda:
         ENV
     resources:
@@ -21,10 +23,11 @@ rule reconstruct:
         device=DEVICE,
         batch=sampling_batch,
         fast=fast_path_args(),
+        random_weights=random_weights_args,
     shell:
         "{params.cli} reconstruct {params.model} {input.split} {output} --steps {wildcards.steps} "
         "--spacing {wildcards.spacing} {params.n} {params.intervals} --device {params.device} "
-        "--batch-size {params.batch} {params.fast} > {log} 2>&1"
+        "--batch-size {params.batch} {params.fast} {params.random_weights} > {log} 2>&1"
 
 
 rule timing:
@@ -47,6 +50,7 @@ rule timing:
         batch=config["timing"].get("batch_size", 256),
         repeats=config["timing"].get("repeats", 3),
         fast=fast_path_args(),
+        random_weights=random_weights_args,
     shell:
         "{params.cli} time {params.model} {output} --steps {wildcards.steps} --spacing {wildcards.spacing} "
-        "--device {params.device} --batch-size {params.batch} --repeats {params.repeats} {params.fast} > {log} 2>&1"
+        "--device {params.device} --batch-size {params.batch} --repeats {params.repeats} {params.fast} {params.random_weights} > {log} 2>&1"
