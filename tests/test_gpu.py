@@ -40,3 +40,30 @@ def test_cuda_matches_cpu():
     gpu = sample(eps_model, x_T.cuda(), timesteps(20), 1.0, noise=[z.cuda() for z in noise])
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-10, rtol=0)
+
+
+def _digits_samples(fast, n=6, batch_size=4):
+    from ddim_eval.models.checkpoints import load_unet
+    from ddim_eval.models.fastpath import fast_eps_model
+
+    eps, applied, notes = fast_eps_model(load_unet("digits", device="cuda"), fast, batch_size=batch_size)
+    x_T = torch.randn(n, 1, 8, 8, generator=torch.Generator().manual_seed(0)).cuda()
+    g = torch.Generator(device="cuda").manual_seed(0)
+    return torch.cat([sample(eps, x_T[i:i + batch_size], timesteps(10), 1.0, generator=g)
+                      for i in range(0, n, batch_size)]), applied, notes
+
+
+@pytest.mark.parametrize("fast, tolerance", [("tf32", 1e-2), ("bf16", 0.15), ("fp16", 5e-2),
+                                             ("bf16+compile+cuda_graphs", 0.15), ("fp32+compile+cuda_graphs", 1e-4)])
+def test_fast_path_on_cuda_agrees_with_fp32(fast, tolerance):
+    """Every setting runs on CUDA as asked (no fallback), the last partial batch included, within the CPU tests'
+    tolerances (tf32's 10-bit mantissa: between fp16's and fp32's)."""
+    from ddim_eval.models.fastpath import FastPath
+
+    precision, *flags = fast.split("+")
+    setting = FastPath(precision, **dict.fromkeys(flags, True))
+    reference, _, _ = _digits_samples(FastPath())
+    x0, applied, notes = _digits_samples(setting)
+    assert applied == setting and notes == []
+    assert x0.shape == reference.shape and x0.dtype == torch.float32
+    assert (x0 - reference).abs().max().item() < tolerance

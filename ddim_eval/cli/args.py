@@ -64,15 +64,6 @@ def add_interval_args(p: argparse.ArgumentParser) -> None:
                    help="bootstrap seed; cells compared pairwise must share it (and their n)")
 
 
-def fast_path(args: argparse.Namespace) -> FastPath:
-    from ddim_eval.models.fastpath import FastPath
-
-    try:
-        return FastPath(args.precision, args.channels_last, args.compile, args.cuda_graphs)
-    except ValueError as e:
-        raise SystemExit(f"error: {e}") from None
-
-
 class Network(NamedTuple):
     """A model's network as the commands run it."""
 
@@ -90,7 +81,7 @@ def network(args: argparse.Namespace, spec: ModelSpec) -> Network:
 
     from ddim_eval.models.batch_size import batch_size_key, cached_batch_size, measure_batch_size
     from ddim_eval.models.checkpoints import load_unet
-    from ddim_eval.models.fastpath import fast_eps_model
+    from ddim_eval.models.fastpath import FastPath, fast_eps_model
 
     if args.random_weights:
         from diffusers import UNet2DModel
@@ -100,7 +91,7 @@ def network(args: argparse.Namespace, spec: ModelSpec) -> Network:
             unet = UNet2DModel(**spec.unet_config()).to(args.device)
     else:
         unet = load_unet(spec, args.cache_dir, device=args.device, allow_download=not args.no_download)
-    wanted = fast_path(args)
+    wanted = FastPath(args.precision, args.channels_last, args.compile, args.cuda_graphs)  # ValueError: main says it
     batch_size = args.batch_size
     if batch_size == AUTO:
         # Measured eagerly (compiling every candidate would cost minutes): compile and CUDA graphs lower the time

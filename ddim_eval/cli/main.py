@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> None:
 
             check_device(args.device)  # before any work: a job on a node without CUDA fails at once
             args.device = claim_device(args.device)
+        if getattr(args, "precision", None):
+            from ddim_eval.models.fastpath import FastPath
+
+            FastPath(args.precision, args.channels_last, args.compile, args.cuda_graphs)  # refuses bad combinations
         args.func(args)
     except (ValueError, KeyError, RuntimeError, OSError, ArithmeticError, pickle.UnpicklingError) as e:
         sys.exit(f"ddim-eval {args.command}: error: {e}")

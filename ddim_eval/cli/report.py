@@ -53,10 +53,11 @@ def _table_rows(path: str) -> list[dict]:
 def _timing_rows(path: str) -> list[dict]:
     """Rows of a run's timing table, or the one row of a `ddim-eval time` record (.json)."""
     import json
+    from pathlib import Path
 
     if not path.endswith(".json"):
         return _table_rows(path)
-    r = json.loads(open(path).read())
+    r = json.loads(Path(path).read_text())
     return [{"dataset": r["model"], "S": r["S"], "device": r["device"], "fast_path": r["fast_path"],
              "value": r["hours_per_50k"]}]
 

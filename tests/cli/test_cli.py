@@ -49,6 +49,14 @@ def test_errors_exit_with_a_message():
         main(["timesteps", "0"])
     with pytest.raises(SystemExit, match="unknown model 'imagenet'"):
         main(["fetch", "imagenet"])
+    # Before any model or extractor is loaded (the extractor here would need Inception's weights).
+    with pytest.raises(SystemExit, match="ddim-eval sample: error: cuda_graphs needs compile"):
+        main(["sample", "digits", "out", "--steps", "2", "--eta", "0", "--n", "2", "--cuda-graphs"])
+
+def test_a_bad_batch_size_is_named(capsys):
+    with pytest.raises(SystemExit):
+        main(["time", "digits", "t.json", "--steps", "2", "--batch-size", "huge"])
+    assert "'huge' is neither a positive integer nor 'auto'" in capsys.readouterr().err
 
 
 def test_fetch_offline_is_a_clear_error(tmp_path, monkeypatch):
