@@ -133,6 +133,22 @@ def test_precision_check_command(tmp_path, capsys, fast, pixels_differ):
         assert r["max_abs_x0_difference"] < 1e-4 and abs(r["fid_shift"]) < 1e-3
 
 
+def test_auto_batch_size_is_measured_once_and_cached(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DDIM_EVAL_CACHE", str(tmp_path / "cache"))
+    written = []
+    for out in ("t1.json", "t2.json"):
+        main(["time", "digits", str(tmp_path / out), "--steps", "2", "--batch-size", "auto", "--repeats", "1"])
+        written.append((tmp_path / "cache/batch_sizes.json").stat().st_mtime_ns)
+    assert written[0] == written[1]  # the second run read the cache: nothing measured, nothing written
+    cache = json.loads((tmp_path / "cache/batch_sizes.json").read_text())
+    (key, entry), = cache.items()
+    assert key.startswith("cpu (") and "| digits | fp32 |" in key
+    batch = entry["batch_size"]
+    assert batch in {2**k for k in range(7)} and batch in [m["batch"] for m in entry["measured"]]
+    assert [json.loads((tmp_path / out).read_text())["batch_size"] for out in ("t1.json", "t2.json")] == [batch] * 2
+    assert capsys.readouterr().err.count(f"batch size {batch} ({key})") == 2
+
+
 def test_bad_metric_inputs_are_named(tmp_path):
     from ddim_eval.metrics.features import save_features
     from ddim_eval.metrics.stats import from_features, save_stats
