@@ -19,6 +19,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -72,9 +73,10 @@ def shard_batches(eps_model: EpsModel, model: str, shard: int, n: int, shape: tu
             yield x0, seconds
 
 
-def sample_shard(*args, **kwargs) -> Iterator[tuple[Tensor, float]]:
-    """`shard_batches` (same arguments) with each batch as uint8 images on the CPU."""
-    for x0, seconds in shard_batches(*args, **kwargs):
+def sample_shard(eps_model: EpsModel, model: str, shard: int, n: int, shape: tuple[int, ...], timesteps: list[int],
+                 eta: Eta, alphas_cumprod: np.ndarray, **options: Any) -> Iterator[tuple[Tensor, float]]:
+    """`shard_batches` (same arguments and keyword options) with each batch as uint8 images on the CPU."""
+    for x0, seconds in shard_batches(eps_model, model, shard, n, shape, timesteps, eta, alphas_cumprod, **options):
         yield to_uint8(x0).cpu(), seconds
 
 
