@@ -21,7 +21,7 @@ from diffusers import UNet2DModel
 from torch.utils.flop_counter import FlopCounterMode
 
 from ddim_eval.io import save_json
-from ddim_eval.metrics.timing import device_name, synchronize
+from ddim_eval.metrics.timing import best_wall_time, device_name
 from ddim_eval.models.fastpath import FastPath, fast_eps_model
 from ddim_eval.models.registry import get_model_spec
 from ddim_eval.sampling import sample, timesteps
@@ -66,18 +66,6 @@ def flops_per_image(unet: torch.nn.Module, shape: tuple[int, ...], device: torch
     return float(counter.get_total_flops())
 
 
-def best_seconds(run, device: torch.device, repeats: int) -> float:
-    run()  # warm-up: compilation, CUDA graph capture, cuDNN autotuning
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        run()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -119,7 +107,7 @@ def main() -> None:
                     with torch.no_grad():
                         return diffusers_sample(eps, x_T, args.steps, 0.0) if diffusers else sample(eps, x_T, ts, 0.0)
 
-                seconds = best_seconds(run, device, args.repeats)
+                seconds = best_wall_time(run, device, warmup=1, repeats=args.repeats)
                 rate = batch / seconds
                 measured.append({
                     "device": device_name(device), "torch": torch.__version__, "network": name, "batch": batch,

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import torch
@@ -31,6 +30,8 @@ import yaml
 
 from ddim_eval.data.arrays import save_images
 from ddim_eval.io import save_json
+from ddim_eval.metrics.extractors import save_random_inception
+from ddim_eval.models.fastpath import FastPath
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config/gpu-rehearsal.yaml"
@@ -41,18 +42,6 @@ def cifar_like(n: int, seed: int) -> np.ndarray:
     g = torch.Generator().manual_seed(seed)
     coarse = torch.rand(n, 3, 8, 8, generator=g)
     return (F.interpolate(coarse, size=32, mode="bilinear", align_corners=False) * 255).round().byte().numpy()
-
-
-def random_inception(path: Path) -> None:
-    """torch-fidelity's Inception with random weights, as the plain state dict it loads from a weights path."""
-    from torch_fidelity import feature_extractor_inceptionv3 as tf_inception
-
-    # Its constructor loads the real weights; skip that and keep the random initialisation.
-    with mock.patch.object(tf_inception, "load_state_dict_from_url", lambda *a, **k: {}), \
-            mock.patch.object(tf_inception.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None):
-        model = tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), path)
 
 
 def job_times(run_dir: Path) -> dict[str, dict]:
@@ -91,11 +80,10 @@ def main() -> None:
     data = Path("resources/cifar10_rehearsal")
     save_images(data / "train.npy", cifar_like(args.train, 0))
     save_images(data / "test.npy", cifar_like(args.test, 1))
-    random_inception(Path(config["extractor"]["weights_path"]))
+    save_random_inception(config["extractor"]["weights_path"])
     extra = list(args.overrides)
     if args.fast_path:
-        precision, *flags = args.fast_path.split("+")
-        fast = {"precision": precision} | dict.fromkeys(flags, True)
+        fast = vars(FastPath.from_label(args.fast_path))
         Path("resources/rehearsal").mkdir(parents=True, exist_ok=True)
         Path("resources/rehearsal/fast_path.yaml").write_text(yaml.safe_dump({"fast_path": fast}))
         extra.append("resources/rehearsal/fast_path.yaml")

@@ -29,12 +29,6 @@ from ddim_eval.models.registry import get_model_spec
 from ddim_eval.sampling.schedule import timesteps
 
 
-def setting(label: str) -> FastPath:
-    """"bf16+channels_last+compile" -> FastPath."""
-    precision, *flags = label.split("+")
-    return FastPath(precision, **dict.fromkeys(flags, True))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -57,7 +51,7 @@ def main() -> None:
           "[paired 95%] | FID noise (half-width) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for label in args.settings:
-        fast, applied, notes = fast_eps_model(load_unet(spec, device=args.device), setting(label),
+        fast, applied, notes = fast_eps_model(load_unet(spec, device=args.device), FastPath.from_label(label),
                                               batch_size=args.batch_size)
         for S in args.steps:
             for eta in args.eta:

@@ -60,8 +60,7 @@ def test_fast_path_on_cuda_agrees_with_fp32(fast, tolerance):
     tolerances (tf32's 10-bit mantissa: between fp16's and fp32's)."""
     from ddim_eval.models.fastpath import FastPath
 
-    precision, *flags = fast.split("+")
-    setting = FastPath(precision, **dict.fromkeys(flags, True))
+    setting = FastPath.from_label(fast)
     reference, _, _ = _digits_samples(FastPath())
     x0, applied, notes = _digits_samples(setting)
     assert applied == setting and notes == []

@@ -64,6 +64,13 @@ def add_interval_args(p: argparse.ArgumentParser) -> None:
                    help="bootstrap seed; cells compared pairwise must share it (and their n)")
 
 
+def fast_path(args: argparse.Namespace) -> FastPath:
+    """The fast path the command line asks for (ValueError for a combination it refuses)."""
+    from ddim_eval.models.fastpath import FastPath
+
+    return FastPath(args.precision, args.channels_last, args.compile, args.cuda_graphs)
+
+
 class Network(NamedTuple):
     """A model's network as the commands run it."""
 
@@ -81,7 +88,7 @@ def network(args: argparse.Namespace, spec: ModelSpec) -> Network:
 
     from ddim_eval.models.batch_size import batch_size_key, cached_batch_size, measure_batch_size
     from ddim_eval.models.checkpoints import load_unet
-    from ddim_eval.models.fastpath import FastPath, fast_eps_model
+    from ddim_eval.models.fastpath import fast_eps_model
 
     if args.random_weights:
         from diffusers import UNet2DModel
@@ -91,7 +98,7 @@ def network(args: argparse.Namespace, spec: ModelSpec) -> Network:
             unet = UNet2DModel(**spec.unet_config()).to(args.device)
     else:
         unet = load_unet(spec, args.cache_dir, device=args.device, allow_download=not args.no_download)
-    wanted = FastPath(args.precision, args.channels_last, args.compile, args.cuda_graphs)  # ValueError: main says it
+    wanted = fast_path(args)
     batch_size = args.batch_size
     if batch_size == AUTO:
         # Measured eagerly (compiling every candidate would cost minutes): compile and CUDA graphs lower the time

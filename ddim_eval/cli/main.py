@@ -8,6 +8,7 @@ import pickle
 import sys
 
 from ddim_eval.cli import data, demo, metrics, models, report, sample
+from ddim_eval.cli.args import fast_path
 
 GROUPS = (demo, sample, models, data, metrics, report)
 
@@ -29,9 +30,7 @@ def main(argv: list[str] | None = None) -> None:
             check_device(args.device)  # before any work: a job on a node without CUDA fails at once
             args.device = claim_device(args.device)
         if getattr(args, "precision", None):
-            from ddim_eval.models.fastpath import FastPath
-
-            FastPath(args.precision, args.channels_last, args.compile, args.cuda_graphs)  # refuses bad combinations
+            fast_path(args)  # before any work: refuses a combination such as CUDA graphs without compile
         args.func(args)
     except (ValueError, KeyError, RuntimeError, OSError, ArithmeticError, pickle.UnpicklingError) as e:
         sys.exit(f"ddim-eval {args.command}: error: {e}")

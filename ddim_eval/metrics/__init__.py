@@ -14,7 +14,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "bootstrap": ["METHOD", "Replicated", "check_level", "check_n_boot", "interval", "paired_difference",
                       "resample_counts", "unpaired_difference"],
         "distances": ["fid", "frechet_distance", "kid"],
-        "extractors": ["INCEPTION", "Extractor", "fetch_inception_weights", "load_extractor"],
+        "extractors": ["INCEPTION", "Extractor", "fetch_inception_weights", "load_extractor", "save_random_inception"],
         "features": ["batches", "extract", "load_feature_rows", "load_features", "save_feature_set", "save_features"],
         "fid_bootstrap": ["fid_replicates", "weighted_fid"],
         "fid_infinity": ["extrapolate", "fid_infinity", "subset_sizes"],
@@ -23,6 +23,6 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "scores": ["IntervalOptions", "precision_recall", "replicated", "score_cell"],
         "stats": ["FeatureStats", "check_compatible", "from_features", "load_stats", "merge", "merge_all",
                   "save_stats"],
-        "timing": ["FIGURE4_IMAGES", "time_sampling", "timed_sample", "timing_record"],
+        "timing": ["FIGURE4_IMAGES", "best_wall_time", "time_sampling", "timed_sample", "timing_record"],
     },
 )

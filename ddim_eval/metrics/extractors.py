@@ -22,6 +22,7 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
 from ddim_eval.data.images import to_rgb
 from ddim_eval.fetch import OFFLINE_ENV, ChecksumError, DownloadError, cache_dir, fetch_file, file_digest
+from ddim_eval.io import atomic_path
 from ddim_eval.metrics import digits_cnn
 
 INCEPTION = "inception-v3-compat"
@@ -123,3 +124,20 @@ def fetch_inception_weights(cache: str | os.PathLike | None = None, *, allow_dow
         dest.unlink()
         raise ChecksumError(f"{dest}: sha256 {digest} does not start with {INCEPTION_SHA256_PREFIX}; removed it")
     return dest
+
+
+def save_random_inception(path: str | os.PathLike) -> Path:
+    """torch-fidelity's Inception with its random initialisation, saved atomically as the plain state dict that
+    `weights_path` takes: for dress rehearsals and offline tests, where a forward pass costs what the real one
+    costs and the features mean nothing."""
+    from unittest import mock
+
+    from torch_fidelity import feature_extractor_inceptionv3 as tf_inception
+
+    # Its constructor loads the real weights (from the internet); skip that and keep the initialisation.
+    with mock.patch.object(tf_inception, "load_state_dict_from_url", lambda *a, **k: {}), \
+            mock.patch.object(tf_inception.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None):
+        model = tf_inception.FeatureExtractorInceptionV3(INCEPTION, ["2048"])
+    with atomic_path(path) as tmp:
+        torch.save(model.state_dict(), tmp)
+    return Path(path)

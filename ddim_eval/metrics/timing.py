@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -38,6 +39,25 @@ def timed_sample(eps_model: EpsModel, x: torch.Tensor, timesteps: list[int], eta
     return x0, time.perf_counter() - t0
 
 
+def best_wall_time(run: Callable[[], object], device: torch.device | str, *, warmup: int = 1,
+                   repeats: int = 3) -> float:
+    """The best wall time in seconds of `repeats` calls of `run` after `warmup` untimed ones (compilation, graph
+    capture, autotuning), each bracketed by device synchronisation; the best, since slower runs measure
+    interference, not the code."""
+    if warmup < 0 or repeats < 1:
+        raise ValueError(f"need warmup >= 0 and repeats >= 1; got warmup={warmup}, repeats={repeats}")
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        run()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def timing_record(seconds: float, images: int, timesteps: list[int], batch_size: int, device: torch.device | str,
                   fast_path: str = "fp32") -> dict:
     """Per-image-per-step cost, throughput and the derived hours for 50k images, with what they were measured on
@@ -56,19 +76,12 @@ def timing_record(seconds: float, images: int, timesteps: list[int], batch_size:
 def time_sampling(eps_model: EpsModel, shape: tuple[int, ...], timesteps: list[int], eta: Eta = 0.0, *,
                   alphas_cumprod: np.ndarray, batch_size: int, device: torch.device | str = "cpu",
                   fast_path: str = "fp32", warmup: int = 1, repeats: int = 3) -> dict:
-    """Time whole sampling runs of one batch: `warmup` untimed runs, then the best of `repeats` timed runs,
-    each bracketed by device synchronisation (the best, since slower runs measure interference, not the code)."""
-    if warmup < 0 or repeats < 1:
-        raise ValueError(f"need warmup >= 0 and repeats >= 1; got warmup={warmup}, repeats={repeats}")
+    """Time whole sampling runs of one batch: `warmup` untimed runs, then the best of `repeats` timed runs
+    (`best_wall_time`)."""
     device = torch.device(device)
     x = torch.randn((batch_size, *shape), generator=torch.Generator().manual_seed(0)).to(device)
     gen = torch.Generator(device=device).manual_seed(0)
-
-    def run() -> float:
-        return timed_sample(eps_model, x, timesteps, eta, alphas_cumprod=alphas_cumprod, generator=gen)[1]
-
-    for _ in range(warmup):
-        run()
-    best = min(run() for _ in range(repeats))
+    best = best_wall_time(lambda: sample(eps_model, x, timesteps, eta, alphas_cumprod=alphas_cumprod, generator=gen),
+                          device, warmup=warmup, repeats=repeats)
     return timing_record(best, batch_size, timesteps, batch_size, device, fast_path) | {"warmup": warmup,
                                                                                    "repeats": repeats}

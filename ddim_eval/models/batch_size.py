@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import torch
 
 from ddim_eval.fetch import cache_dir
 from ddim_eval.io import save_json
-from ddim_eval.metrics.timing import device_name, synchronize
+from ddim_eval.metrics.timing import best_wall_time, device_name
 from ddim_eval.sampling.common import EpsModel
 
 CACHE_FILE = "batch_sizes.json"
@@ -35,15 +34,8 @@ def _throughput(eps_model: EpsModel, shape: tuple[int, ...], batch: int, device:
     t = torch.full((batch,), 500, dtype=torch.long, device=device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    best = float("inf")
     with torch.no_grad():
-        for i in range(repeats + 1):
-            synchronize(device)
-            start = time.perf_counter()
-            eps_model(x, t)
-            synchronize(device)
-            if i:
-                best = min(best, time.perf_counter() - start)
+        best = best_wall_time(lambda: eps_model(x, t), device, warmup=1, repeats=repeats)
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
     return batch / best, peak
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ddim_eval.sampling.common import EpsModel
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+FLAGS = ("channels_last", "compile", "cuda_graphs")  # the on/off options, in label order
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,16 @@ class FastPath:
     @property
     def label(self) -> str:
         """A short name, e.g. "fp32", "bf16+channels_last+compile+cuda_graphs"."""
-        flags = [name for name in ("channels_last", "compile", "cuda_graphs") if getattr(self, name)]
-        return "+".join([self.precision, *flags])
+        return "+".join([self.precision, *(name for name in FLAGS if getattr(self, name))])
+
+    @classmethod
+    def from_label(cls, label: str) -> FastPath:
+        """The options a `label` names: "bf16+channels_last+compile" -> FastPath("bf16", True, True)."""
+        precision, *flags = label.split("+")
+        unknown = sorted(set(flags) - set(FLAGS))
+        if unknown:
+            raise ValueError(f"{label!r}: unknown fast-path option(s) {unknown}; after the precision: {list(FLAGS)}")
+        return cls(precision, **dict.fromkeys(flags, True))
 
 
 def resolve(fast: FastPath, device: torch.device | str) -> tuple[FastPath, list[str]]:

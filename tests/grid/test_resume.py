@@ -61,17 +61,22 @@ def _smooth(x, t):
     return 0.1 * x
 
 
-def test_an_error_mid_shard_keeps_the_finished_batches(tmp_path, capfd):
+def _fails_in_batch_two():
+    """A model that is preempted at its sixth call: the first call of the second batch (5 steps per batch)."""
     calls = []
 
-    def fails_in_batch_two(x, t):
+    def model(x, t):
         calls.append(1)
-        if len(calls) > 5:  # 5 steps per batch
+        if len(calls) > 5:
             raise RuntimeError("preempted")
         return _smooth(x, t)
 
+    return model
+
+
+def test_an_error_mid_shard_keeps_the_finished_batches(tmp_path, capfd):
     with pytest.raises(RuntimeError, match="preempted"):
-        _cell(tmp_path / "cell", fails_in_batch_two)
+        _cell(tmp_path / "cell", _fails_in_batch_two())
     assert sorted(p.name for p in (tmp_path / "cell" / PARTIAL).iterdir()) == ["batch000000.npz", "settings.json"]
     record = _cell(tmp_path / "cell", _smooth)
     # Batches of 4, 4, 2: the timing leaves out each process's first batch (warm-up), so only the last is timed.
@@ -82,14 +87,8 @@ def test_an_error_mid_shard_keeps_the_finished_batches(tmp_path, capfd):
 
 
 def test_progress_made_with_other_settings_is_discarded(tmp_path, capfd):
-    def fails_in_batch_two(x, t, calls=[]):  # noqa: B006 - counts calls across the run
-        calls.append(1)
-        if len(calls) > 5:
-            raise RuntimeError("preempted")
-        return _smooth(x, t)
-
     with pytest.raises(RuntimeError):
-        _cell(tmp_path / "cell", fails_in_batch_two)
+        _cell(tmp_path / "cell", _fails_in_batch_two())
     record = _cell(tmp_path / "cell", _smooth, batch_size=5)  # another batch size: other per-batch noise
     assert record["resumed_batches"] == 0
     assert "progress made with other settings; starting the shard over" in capfd.readouterr().err

@@ -9,7 +9,7 @@ import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
 
 from ddim_eval.fetch import ChecksumError, DownloadError, FetchError
 from ddim_eval.metrics import extractors
-from ddim_eval.metrics.extractors import INCEPTION, fetch_inception_weights, load_extractor
+from ddim_eval.metrics.extractors import INCEPTION, fetch_inception_weights, load_extractor, save_random_inception
 
 from helpers import PAYLOAD, Payload
 
@@ -35,11 +35,7 @@ def test_pickled_extractor_weights_are_refused(tmp_path):
 def test_inception_from_a_local_weights_file(tmp_path, monkeypatch, digits_images):
     """The offline path for compute nodes: Inception built from `weights_path`, never the network. The weights
     here are the architecture's random initialisation (the real file needs internet); the plumbing is the same."""
-    with monkeypatch.context() as m:
-        m.setattr(tf_inception, "load_state_dict_from_url", lambda *a, **k: {})
-        m.setattr(tf_inception.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None)
-        state = tf_inception.FeatureExtractorInceptionV3(INCEPTION, ["2048"]).state_dict()
-    torch.save(state, tmp_path / "weights-inception.pth")
+    save_random_inception(tmp_path / "weights-inception.pth")
 
     def no_network(*args, **kwargs):
         raise AssertionError("tried to download")

@@ -8,6 +8,7 @@ from snakemake.utils import validate
 from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 from ddim_eval import grid
+from ddim_eval.models.fastpath import FLAGS as FAST_PATH_FLAGS
 from ddim_eval.sampling.variants import parse_variant
 
 validate(config, "../../config/schema.yaml")
@@ -94,7 +95,7 @@ def interval_args():
 def fast_path_args():
     """The command-line flags of the config's fast path (how network jobs run the network)."""
     f = grid.fast_path(config)
-    flags = [f"--{name.replace('_', '-')}" for name in ("channels_last", "compile", "cuda_graphs") if getattr(f, name)]
+    flags = [f"--{name.replace('_', '-')}" for name in FAST_PATH_FLAGS if getattr(f, name)]
     return " ".join([f"--precision {f.precision}", *flags])
 
 
