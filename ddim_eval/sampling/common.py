@@ -59,6 +59,15 @@ def eval_eps(eps_model: EpsModel, x: Tensor, t: int) -> Tensor:
     return eps
 
 
+def eval_eps_at(eps_model: EpsModel, x: Tensor, t: float) -> Tensor:
+    """eps_model at a (possibly fractional) network time t for the whole batch, t passed as float64 (the U-Net's
+    time embedding takes any real t; integer t gives the same embedding as a long tensor)."""
+    eps = eps_model(x, torch.full((x.shape[0],), float(t), dtype=torch.float64, device=x.device))
+    if eps.shape != x.shape:
+        raise ValueError(f"eps_model returned shape {tuple(eps.shape)} for input shape {tuple(x.shape)} at t={t}")
+    return eps
+
+
 def predict_x0(x: Tensor, eps: Tensor, a: float) -> Tensor:
     """x0_hat = (x_t - sqrt(1 - a_t) eps) / sqrt(a_t)."""
     return (x - math.sqrt(1.0 - a) * eps) / math.sqrt(a)

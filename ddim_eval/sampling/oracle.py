@@ -57,6 +57,20 @@ def sample_mixture(mixture: GaussianMixture, n: int, shape: tuple[int, ...], gen
     return (mixture.means[k] + mixture.stds[k, None] * z).reshape(n, *shape)
 
 
+def _alphas_at(alphas: Tensor, t: Tensor) -> Tensor:
+    """alpha_t at integer t, or at fractional t with log alpha interpolated linearly between timesteps (the
+    convention of `ddim_eval.sampling.times`, continued linearly past the ends), so the oracle is exact for
+    continuous-time samplers too."""
+    if not t.is_floating_point():
+        return alphas[t]
+    t = t.to(torch.float64)
+    lower = t.floor().clamp(0, len(alphas) - 2)
+    w = t - lower
+    log_a = alphas.log()
+    lower = lower.long()
+    return ((1 - w) * log_a[lower] + w * log_a[lower + 1]).exp()
+
+
 def mixture_eps_model(mixture: GaussianMixture, alphas_cumprod: np.ndarray) -> EpsModel:
     """The optimal eps-predictor E[eps | x_t] of `mixture` under the schedule `alphas_cumprod`."""
     alphas = torch.as_tensor(np.asarray(alphas_cumprod), dtype=torch.float64)
@@ -64,7 +78,7 @@ def mixture_eps_model(mixture: GaussianMixture, alphas_cumprod: np.ndarray) -> E
     def eps_model(x: Tensor, t: Tensor) -> Tensor:
         flat = x.reshape(x.shape[0], -1).to(torch.float64)
         means = mixture.means.to(x.device, torch.float64)  # [K, D]
-        a = alphas.to(x.device)[t][:, None]  # [N, 1]
+        a = _alphas_at(alphas.to(x.device), t)[:, None]  # [N, 1]
         var = a * mixture.stds.to(x.device, torch.float64) ** 2 + (1 - a)  # [N, K]
         # |x - sqrt(a) mu_k|^2 expanded, so that no [N, K, D] tensor is formed
         sq = (flat**2).sum(1, keepdim=True) - 2 * a.sqrt() * flat @ means.T + a * (means**2).sum(1)

@@ -13,6 +13,7 @@ from torch import Tensor
 from ddim_eval.sampling.common import EpsModel, alpha_at, as_alphas, check_timesteps, check_x, eval_eps
 from ddim_eval.sampling.ddim import ddim_sigma, ddim_step
 from ddim_eval.sampling.ddpm import sigma_hat, sigma_hat_step
+from ddim_eval.sampling.times import TimeGrid, integer_timesteps
 from ddim_eval.sampling.variants import SIGMA_HAT, Eta, check_eta
 
 
@@ -101,3 +102,17 @@ def sample(
             trajectory.xs.append(x)
             trajectory.x0_preds.append(x0)
     return (x, trajectory) if trajectory is not None else x
+
+
+def ddim_sampler(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, *, generator: torch.Generator | None = None,
+                 eta: float = 0.0) -> Tensor:
+    """`sample` at `eta` over a discrete grid: the registry's "ddim"."""
+    return sample(eps_model, x_T, integer_timesteps(grid), eta, alphas_cumprod=grid.alphas_cumprod,
+                  generator=generator)
+
+
+def sigma_hat_sampler(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, *,
+                      generator: torch.Generator | None = None) -> Tensor:
+    """`sample` with the official sigma_hat update over a discrete grid: the registry's "sigma_hat"."""
+    return sample(eps_model, x_T, integer_timesteps(grid), SIGMA_HAT, alphas_cumprod=grid.alphas_cumprod,
+                  generator=generator)

@@ -1,0 +1,66 @@
+"""A sampler bound to its run: the registered (or user's) function, the time grid its NFE budget and spacing
+give, and its planned keyword arguments; the one object the grid's shards, timing and precision checks call."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ddim_eval.sampling.common import EpsModel
+from ddim_eval.sampling.samplers import SamplerSpec, load_function, sampler_spec
+from ddim_eval.sampling.times import TimeGrid, grid_at, time_grid
+from ddim_eval.sampling.variants import Eta, variant_label
+
+
+class SamplerRun(NamedTuple):
+    label: str  # the cell's sampler label
+    fn: Callable[..., Tensor]  # fn(eps_model, x_T, grid, *, generator, **kwargs) -> x_0
+    grid: TimeGrid
+    kwargs: dict[str, Any]
+    nfe: int  # network evaluations per image, exactly
+    spacing: str
+
+    def __call__(self, eps_model: EpsModel, x_T: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        return self.fn(eps_model, x_T, self.grid, generator=generator, **self.kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        """What identifies the run (JSON): label, parameters, NFE, spacing and the grid's network times."""
+        return {"sampler": self.label, "params": _jsonable(self.kwargs), "nfe": self.nfe, "spacing": self.spacing,
+                "grid_t": [None if math.isnan(t) else float(t) for t in self.grid.t]}
+
+    @property
+    def distinct_times(self) -> int:
+        """Distinct network times of the grid's evaluated nodes (DDIM's quadratic tau repeats some)."""
+        return len({float(t) for t in self.grid.t if not math.isnan(t)})
+
+
+def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+
+
+def prepare(spec: SamplerSpec | str | dict, budget: int, alphas_cumprod: np.ndarray,
+            model_spacing: str = "linear") -> SamplerRun:
+    """`spec` (or a config entry for it) with an NFE budget, on the schedule `alphas_cumprod`; its spacing, else
+    `model_spacing` (the paper's choice for the model) for a discrete grid."""
+    spec = spec if isinstance(spec, SamplerSpec) else sampler_spec(spec)
+    plan = spec.plan(budget)
+    spacing = spec.spacing or model_spacing
+    grid = time_grid(alphas_cumprod, spec.definition.grid, plan.steps, spacing)
+    nfe = plan.nfe
+    if spec.definition.grid == "discrete" and plan.nfe == plan.steps:
+        nfe = grid.steps  # the official linear tau holds more than S steps when S does not divide T
+    return SamplerRun(spec.label, load_function(spec.definition.function), grid, plan.kwargs, nfe, spacing)
+
+
+def paper_run(timesteps: Sequence[int], eta: Eta, alphas_cumprod: np.ndarray, spacing: str = "linear") -> SamplerRun:
+    """The paper's eq. 12 at `eta` (or the official sigma_hat update) over the tau `timesteps` (ascending), as a
+    run labelled like the paper's tables ("eta=0.0", "sigma_hat")."""
+    label = variant_label(eta)
+    grid = grid_at(alphas_cumprod, np.array(list(timesteps)[::-1], dtype=np.float64), to_data=True)
+    spec = sampler_spec(label)
+    return SamplerRun(label, load_function(spec.definition.function), grid, spec.params, len(timesteps), spacing)

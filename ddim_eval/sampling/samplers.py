@@ -1,0 +1,261 @@
+"""Samplers as data: every sampler the grid can run, registered under a name with its parameters, its kind of time
+grid, and how a budget of network evaluations (NFE) becomes steps.
+
+A sampler is a function `fn(eps_model, x_T, grid, *, generator=None, **params) -> x_0` over a
+`ddim_eval.sampling.times.TimeGrid` (k-diffusion's style: the grid is made outside, the function walks it). A
+registered sampler names its function as "module:function", so this module stays torch-free: the workflow checks
+a config's samplers (names, parameters, NFE against the order) while it builds the DAG, before any job.
+
+A user's own sampler is the same: `{function: "package.module:function", grid: ..., nfe_per_step: ...}` in the
+config, imported and its signature checked at DAG build (`user_sampler`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ddim_eval.sampling.times import GRIDS, check_spacing
+
+SAMPLER_ARGS = ("eps_model", "x_T", "grid")  # the positional arguments every sampler function takes
+
+
+@dataclass(frozen=True)
+class Param:
+    default: Any
+    choices: tuple | None = None  # the allowed values; None: a finite number >= minimum
+    minimum: float = 0.0
+
+    def check(self, key: str, value: Any) -> Any:
+        if self.choices is not None:
+            if value not in self.choices or isinstance(value, bool) != isinstance(self.choices[0], bool):
+                raise ValueError(f"{key}: {value!r} is not allowed; allowed: {list(self.choices)}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value < self.minimum:
+            raise ValueError(f"{key}: {value!r} is not allowed; allowed: a number >= {self.minimum}")
+        return float(value)
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: int  # steps of the time grid
+    nfe: int  # network evaluations the sampler makes over it, exactly
+    kwargs: dict[str, Any]  # the sampler function's keyword arguments
+
+
+@dataclass(frozen=True)
+class SamplerDef:
+    name: str
+    function: str  # "module:function"
+    grid: str  # a `ddim_eval.sampling.times.GRIDS` kind
+    spacing: str | None  # the default spacing (None: the model's, the paper's choice)
+    plan: Callable[[int, dict[str, Any]], Plan]  # NFE budget, parameters -> plan; ValueError if it cannot fit
+    title: Callable[[dict[str, Any]], str]  # how tables and figures name it
+    params: dict[str, Param] = field(default_factory=dict)
+
+
+def _need(budget: int, least: int, why: str) -> None:
+    if budget < least:
+        raise ValueError(f"NFE {budget} is too small: {why} needs at least {least}")
+
+
+def _one_per_step(budget: int, params: dict) -> Plan:
+    order = int(params.get("order", 1))
+    _need(budget, order, f"order {order}")
+    return Plan(budget, budget, params)
+
+
+def _pndm(warmup_extra: int, least_steps: int) -> Callable[[int, dict], Plan]:
+    # PLMS's first step is a pseudo improved Euler step (one extra evaluation); F-PNDM's first three are pseudo
+    # Runge-Kutta steps (four evaluations each, nine extra). Both need four previous eps to reach their order.
+    def plan(budget: int, params: dict) -> Plan:
+        _need(budget, least_steps + warmup_extra, f"{least_steps} steps plus the warm-up's {warmup_extra}")
+        return Plan(budget - warmup_extra, budget, params)
+    return plan
+
+
+def fast_orders(budget: int, order: int) -> tuple[int, ...]:
+    """DPM-Solver's "fast" order schedule (Lu et al. 2022, Sec. 3.4): steps of `order` that spend the budget
+    exactly, lower orders last."""
+    if order == 3:
+        k = budget // 3 + 1
+        return {0: (3,) * (k - 2) + (2, 1), 1: (3,) * (k - 1) + (1,), 2: (3,) * (k - 1) + (2,)}[budget % 3]
+    if order == 2:
+        return (2,) * (budget // 2) + ((1,) if budget % 2 else ())
+    return (1,) * budget
+
+
+def _dpm_solver(budget: int, params: dict) -> Plan:
+    order = int(params["order"])
+    _need(budget, order, f"a singlestep solver of order {order}")
+    orders = fast_orders(budget, order) if params["method"] == "fast" else (order,) * (budget // order)
+    return Plan(len(orders), sum(orders), {"orders": orders})
+
+
+def _heun(budget: int, params: dict) -> Plan:
+    # Each step but the last (to sigma = 0, an Euler step) evaluates twice: NFE = 2 steps - 1, odd.
+    _need(budget, 3, "Heun's second-order correction")
+    steps = (budget + 1) // 2
+    return Plan(steps, 2 * steps - 1, params)
+
+
+ORDER = Param(2, (1, 2, 3))
+LOWER_ORDER_FINAL = Param(True, (True, False))
+
+SAMPLERS: dict[str, SamplerDef] = {s.name: s for s in (
+    SamplerDef("ddim", "ddim_eval.sampling.sampler:ddim_sampler", "discrete", None, _one_per_step,
+               lambda p: f"DDIM (eta={p['eta']:g})", {"eta": Param(0.0)}),
+    SamplerDef("sigma_hat", "ddim_eval.sampling.sampler:sigma_hat_sampler", "discrete", None, _one_per_step,
+               lambda p: "DDPM (sigma_hat)"),
+    SamplerDef("plms", "ddim_eval.sampling.pndm:plms", "discrete", None, _pndm(1, 4), lambda p: "PLMS"),
+    SamplerDef("fpndm", "ddim_eval.sampling.pndm:fpndm", "discrete", None, _pndm(9, 4), lambda p: "F-PNDM"),
+    SamplerDef("dpm_solver", "ddim_eval.sampling.dpm_solver:dpm_solver", "continuous", "logSNR", _dpm_solver,
+               lambda p: f"DPM-Solver-{p['order']} ({p['method']})",
+               {"order": Param(3, (1, 2, 3)), "method": Param("fast", ("fast", "singlestep"))}),
+    SamplerDef("dpm_solver_pp", "ddim_eval.sampling.dpm_solver:dpm_solver_pp", "continuous", "logSNR",
+               _one_per_step, lambda p: f"DPM-Solver++({p['order']}M)",
+               {"order": ORDER, "lower_order_final": LOWER_ORDER_FINAL}),
+    SamplerDef("unipc", "ddim_eval.sampling.unipc:unipc", "continuous", "logSNR", _one_per_step,
+               lambda p: f"UniPC-{p['order']} ({p['variant']})",
+               {"order": ORDER, "variant": Param("bh2", ("bh1", "bh2")), "lower_order_final": LOWER_ORDER_FINAL}),
+    SamplerDef("deis", "ddim_eval.sampling.deis:deis", "continuous", "time_quadratic", _one_per_step,
+               lambda p: f"DEIS tAB{p['order']}",
+               {"order": Param(3, (1, 2, 3)), "lower_order_final": LOWER_ORDER_FINAL}),
+    SamplerDef("euler", "ddim_eval.sampling.karras:euler", "karras", "karras", _one_per_step,
+               lambda p: "Euler (Karras)"),
+    SamplerDef("heun", "ddim_eval.sampling.karras:heun", "karras", "karras", _heun, lambda p: "Heun (Karras)"),
+)}
+
+LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.=+-")
+USER_KEYS = {"function", "grid", "nfe_per_step", "params", "spacing", "label"}
+BUILTIN_KEYS = {"name", "params", "spacing", "label"}
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    """One sampler of a study: its definition, its checked parameters and spacing, and the label its cells use."""
+
+    label: str
+    definition: SamplerDef
+    params: dict[str, Any]
+    spacing: str | None  # None: the model's spacing
+
+    @property
+    def title(self) -> str:
+        return self.definition.title(self.params)
+
+    def plan(self, budget: int) -> Plan:
+        """The steps and exact NFE of a run with `budget` network evaluations; ValueError naming the sampler when
+        the budget cannot fit its order or warm-up."""
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+            raise ValueError(f"sampler {self.label!r}: NFE must be a positive integer, got {budget!r}")
+        try:
+            return self.definition.plan(budget, self.params)
+        except ValueError as e:
+            raise ValueError(f"sampler {self.label!r}: {e}") from None
+
+
+def check_label(label: str) -> str:
+    if not isinstance(label, str) or not label or not set(label) <= LABEL_CHARS:
+        raise ValueError(f"sampler label {label!r} must be a non-empty string of letters, digits and _.=+- "
+                         "(it names folders)")
+    return label
+
+
+def _check_params(definition: SamplerDef, params: dict[str, Any], where: str) -> dict[str, Any]:
+    unknown = sorted(set(params) - set(definition.params))
+    if unknown:
+        raise ValueError(f"{where}: unknown parameter(s) {unknown} of sampler {definition.name!r}; allowed: "
+                         f"{sorted(definition.params) or 'none'}")
+    return {k: p.check(f"{where}.{k}", params.get(k, p.default)) for k, p in definition.params.items()}
+
+
+def _builtin(entry: dict[str, Any]) -> SamplerSpec:
+    name = entry["name"]
+    if name not in SAMPLERS:
+        raise ValueError(f"sampler {name!r} is not registered; registered: {sorted(SAMPLERS)} (or name your own "
+                         "with function: package.module:function)")
+    definition = SAMPLERS[name]
+    params = _check_params(definition, entry.get("params") or {}, f"sampler {name!r}")
+    changed = [f"{k}={v}" for k, v in params.items() if v != definition.params[k].default]
+    return SamplerSpec(check_label(entry.get("label") or "-".join([name, *changed])), definition, params,
+                       entry.get("spacing") or definition.spacing)
+
+
+def _per_step(nfe_per_step: int) -> Callable[[int, dict], Plan]:
+    def plan(budget: int, params: dict) -> Plan:
+        _need(budget, nfe_per_step, f"{nfe_per_step} evaluations per step")
+        return Plan(budget // nfe_per_step, budget // nfe_per_step * nfe_per_step, params)
+    return plan
+
+
+def load_function(path: str) -> Callable:
+    """The function at "package.module:function"; ValueError saying what is missing."""
+    module, _, attr = path.partition(":") if isinstance(path, str) else ("", "", "")
+    if not module or not attr:
+        raise ValueError(f"sampler function {path!r} must read 'package.module:function'")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as e:
+        raise ValueError(f"sampler function {path!r}: cannot import {module!r} ({e})") from None
+    except AttributeError:
+        raise ValueError(f"sampler function {path!r}: module {module!r} has no {attr!r}") from None
+    if not callable(fn):
+        raise ValueError(f"sampler function {path!r} is a {type(fn).__name__}, not a function")
+    return fn
+
+
+def check_signature(fn: Callable, params: dict[str, Any], path: str) -> None:
+    """ValueError unless fn can be called as fn(eps_model, x_T, grid, generator=..., **params)."""
+    try:
+        inspect.signature(fn).bind(*SAMPLER_ARGS, generator=None, **params)
+    except TypeError as e:
+        raise ValueError(f"sampler function {path!r}{inspect.signature(fn)} cannot be called as "
+                         f"{path.rpartition(':')[2]}(eps_model, x_T, grid, *, generator, "
+                         f"{', '.join(f'{k}=...' for k in params) or 'no parameters'}): {e}") from None
+
+
+def _user(entry: dict[str, Any]) -> SamplerSpec:
+    path, grid = entry["function"], entry.get("grid", "discrete")
+    if grid not in GRIDS:
+        raise ValueError(f"sampler {path!r}: grid {grid!r} is unknown; allowed: {sorted(GRIDS)}")
+    per_step = entry.get("nfe_per_step", 1)
+    if isinstance(per_step, bool) or not isinstance(per_step, int) or per_step < 1:
+        raise ValueError(f"sampler {path!r}: nfe_per_step must be a positive integer, got {per_step!r}")
+    params = dict(entry.get("params") or {})
+    check_signature(load_function(path), params, path)
+    label = check_label(entry.get("label") or path.rpartition(":")[2])
+    default_spacing = {"discrete": None, "continuous": "logSNR", "karras": "karras"}[grid]
+    definition = SamplerDef(path, path, grid, default_spacing, _per_step(per_step), lambda p: label)
+    return SamplerSpec(label, definition, params, entry.get("spacing") or default_spacing)
+
+
+def _legacy(label: str) -> dict[str, Any]:
+    # The paper tables' variant labels: "eta=<v>" is DDIM at that eta, "sigma_hat" the official update.
+    if label == "sigma_hat":
+        return {"name": "sigma_hat", "label": label}
+    if label.startswith("eta="):
+        return {"name": "ddim", "params": {"eta": float(label.removeprefix("eta="))}, "label": label}
+    return {"name": label}
+
+
+def sampler_spec(entry: str | dict[str, Any]) -> SamplerSpec:
+    """A config entry (a registered name, a legacy "eta=<v>" / "sigma_hat" label, or a mapping with `name` or a
+    user's `function`) as a checked `SamplerSpec`; ValueError naming the bad key or value."""
+    entry = _legacy(entry) if isinstance(entry, str) else dict(entry)
+    allowed = USER_KEYS if "function" in entry else BUILTIN_KEYS
+    if ("function" in entry) == ("name" in entry) or set(entry) - allowed:
+        raise ValueError(f"sampler entry {entry!r}: give either name (a registered sampler: {sorted(SAMPLERS)}) "
+                         f"or function (package.module:function); allowed keys: {sorted(allowed)}")
+    spec = _user(entry) if "function" in entry else _builtin(entry)
+    if spec.spacing is not None:
+        try:
+            check_spacing(spec.definition.grid, spec.spacing)
+        except ValueError as e:
+            raise ValueError(f"sampler {spec.label!r}: {e}") from None
+    return spec
