@@ -29,6 +29,7 @@ from ddim_eval.metrics.fid_bootstrap import fid_replicates
 from ddim_eval.metrics.stats import from_features
 from ddim_eval.models import eps_model_from_unet, get_model_spec, load_unet
 from ddim_eval.sampling import timesteps
+from ddim_eval.sampling.run import paper_run
 
 
 def summarize(values: np.ndarray, boot_sds: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> dict[str, float]:
@@ -61,8 +62,8 @@ def main() -> None:
         for k in range(args.shards):
             out = Path(args.work) / f"n{args.n}" / f"S{args.steps}" / f"eta={eta}" / f"shard{k}"
             if not (out / "features.npz").exists():
-                generate_cell(eps_model, spec.name, out, shape=spec.image_shape, timesteps=ts, eta=eta,
-                              alphas_cumprod=spec.alphas_cumprod(), n=args.n, shard=k, extractor=extractor,
+                generate_cell(eps_model, spec.name, out, shape=spec.image_shape,
+                              run=paper_run(ts, eta, spec.alphas_cumprod()), n=args.n, shard=k, extractor=extractor,
                               batch_size=500, progress=False)
             f = load_features(out / "features.npz")
             estimate = fid(from_features(f, extractor.name, extractor.layer), ref)

@@ -26,6 +26,7 @@ from ddim_eval.metrics.timing import device_name
 from ddim_eval.models.checkpoints import load_unet
 from ddim_eval.models.fastpath import FastPath, fast_eps_model
 from ddim_eval.models.registry import get_model_spec
+from ddim_eval.sampling.run import paper_run
 from ddim_eval.sampling.schedule import timesteps
 
 
@@ -56,8 +57,8 @@ def main() -> None:
         for S in args.steps:
             for eta in args.eta:
                 r = precision_check(reference, fast, spec.name, shape=spec.image_shape,
-                                    timesteps=timesteps(S, spec.spacing, spec.T), eta=eta,
-                                    alphas_cumprod=spec.alphas_cumprod(), n=args.n, shard=0, extractor=extractor,
+                                    run=paper_run(timesteps(S, spec.spacing, spec.T), eta, spec.alphas_cumprod()),
+                                    n=args.n, shard=0, extractor=extractor,
                                     ref_stats=ref_stats, batch_size=args.batch_size, device=args.device,
                                     progress=False)
                 rows.append({"setting": label, "applied": applied.label, "notes": notes, "S": S,

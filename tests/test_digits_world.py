@@ -16,6 +16,7 @@ from ddim_eval.models.checkpoints import fetch_checkpoint, load_unet
 from ddim_eval.models.registry import get_model_spec
 from ddim_eval.models.train import save_weights, train_ddpm
 from ddim_eval.models.unet import eps_model_from_unet
+from ddim_eval.sampling.run import paper_run
 from ddim_eval.sampling.schedule import timesteps
 
 
@@ -72,8 +73,8 @@ def test_demo_shows_the_papers_effect(digits_images):
 
     def cell_fid(s, eta):
         ts = timesteps(s, "linear")
-        images = torch.cat([b for b, _ in sample_shard(eps_model, "digits", 0, 2000, spec.image_shape, ts, eta,
-                                                       spec.alphas_cumprod(), batch_size=500, progress=False)])
+        images = torch.cat([b for b, _ in sample_shard(eps_model, "digits", 0, 2000, spec.image_shape,
+                                                       paper_run(ts, eta, spec.alphas_cumprod()), batch_size=500, progress=False)])
         return fid(extract(extractor, [images], progress=False)[1], ref)
 
     scores = {(s, eta): cell_fid(s, eta) for s in (10, 20) for eta in (0.0, 1.0, "sigma_hat")}

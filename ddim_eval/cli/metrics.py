@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import argparse
 
-from ddim_eval.cli.args import add_extractor_args, add_interval_args, add_model_args, cell_timesteps, network, parse_eta
+from ddim_eval.cli.args import (
+    add_extractor_args,
+    add_interval_args,
+    add_model_args,
+    add_sampler_args,
+    cell_run,
+    cell_timesteps,
+    network,
+)
 
 
 def _reference_stats(args: argparse.Namespace) -> None:
@@ -97,13 +105,12 @@ def _time(args: argparse.Namespace) -> None:
     from ddim_eval.models.registry import get_model_spec
 
     spec = get_model_spec(args.model)
-    spacing, ts = cell_timesteps(args, spec)
+    run = cell_run(args, spec)
     net = network(args, spec)
-    record = time_sampling(net.eps, spec.image_shape, ts, args.eta, alphas_cumprod=spec.alphas_cumprod(),
-                           batch_size=net.batch_size, device=args.device, fast_path=net.fast.label,
-                           warmup=args.warmup, repeats=args.repeats)
-    record = {"model": spec.name, "S": args.steps, "eta": args.eta, "spacing": spacing,
-              "random_weights": args.random_weights} | record
+    record = time_sampling(net.eps, spec.image_shape, run, batch_size=net.batch_size, device=args.device,
+                           fast_path=net.fast.label, warmup=args.warmup, repeats=args.repeats)
+    record = {"model": spec.name, "S": args.steps, "spacing": run.spacing, "random_weights": args.random_weights,
+              "params": run.describe()["params"]} | record
     save_json(args.out, record)
     print(f"{args.out}: {record['seconds_per_image_per_step']:.3e} s per image per step on {record['device']}, "
           f"{record['hours_per_50k']:.3g} h per 50k images")
@@ -167,8 +174,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("time", help="time sampling one batch (Figure 4: hours per 50k images)")
     p.add_argument("model")
     p.add_argument("out", help="JSON output")
-    p.add_argument("--steps", type=int, required=True)
-    p.add_argument("--eta", type=parse_eta, default=0.0)
+    add_sampler_args(p)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
     add_model_args(p)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from ddim_eval.cli.args import add_extractor_args, add_interval_args, add_model_args, cell_timesteps, network, parse_eta
+from ddim_eval.cli.args import (
+    add_extractor_args,
+    add_interval_args,
+    add_model_args,
+    add_sampler_args,
+    cell_run,
+    network,
+)
 from ddim_eval.sampling.schedule import SPACINGS, describe_timesteps, timesteps
 
 
@@ -20,17 +27,17 @@ def _sample(args: argparse.Namespace) -> None:
     from ddim_eval.models.registry import get_model_spec
 
     spec = get_model_spec(args.model)
-    spacing, ts = cell_timesteps(args, spec)
+    run = cell_run(args, spec)
     extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
     net = network(args, spec)
-    describe = {"model": spec.name, "S": args.steps, "eta": args.eta, "spacing": spacing, "n": args.n,
-                "shard": args.shard, "extractor": extractor.name, "layer": extractor.layer,
-                "random_weights": args.random_weights}
-    record = generate_cell(net.eps, spec.name, args.out_dir, shape=spec.image_shape, timesteps=ts, eta=args.eta,
-                           alphas_cumprod=spec.alphas_cumprod(), n=args.n, shard=args.shard, extractor=extractor,
+    describe = {"model": spec.name, "S": args.steps, **run.describe(), "n": args.n, "shard": args.shard,
+                "extractor": extractor.name, "layer": extractor.layer, "random_weights": args.random_weights}
+    record = generate_cell(net.eps, spec.name, args.out_dir, shape=spec.image_shape, run=run, n=args.n,
+                           shard=args.shard, extractor=extractor,
                            batch_size=net.batch_size, device=args.device, fast_path=net.fast.label,
                            keep_samples=args.keep_samples, describe=describe)
-    print(f"{args.out_dir}: {args.n} samples, {record['seconds_per_image_per_step']:.3e} s per image per step "
+    print(f"{args.out_dir}: {args.n} samples ({run.label}, NFE {run.nfe}), "
+          f"{record['seconds_per_image_per_step']:.3e} s per image per network evaluation "
           f"on {record['device']} ({record['hours_per_50k']:.3g} h per 50k images)")
 
 
@@ -44,7 +51,7 @@ def _precision_check(args: argparse.Namespace) -> None:
     from ddim_eval.models.registry import get_model_spec
 
     spec = get_model_spec(args.model)
-    spacing, ts = cell_timesteps(args, spec)
+    run = cell_run(args, spec)
     extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
     ref_stats = load_stats(args.ref_stats, extractor.name, extractor.layer)
     fast = network(args, spec)
@@ -55,15 +62,14 @@ def _precision_check(args: argparse.Namespace) -> None:
     if fast.fast == reference.fast:
         print(f"the fast setting runs as {fast.fast.label} here, like the reference: expect no difference")
     intervals = IntervalOptions(args.level, args.n_boot, args.seed)
-    record = {"model": spec.name, "spacing": spacing, "device": device_name(args.device), "reference": "fp32",
+    record = {"model": spec.name, "spacing": run.spacing, "device": device_name(args.device), "reference": "fp32",
               "fast_path": fast.fast.label, "batch_size": fast.batch_size} | precision_check(
-        reference.eps, fast.eps, spec.name, shape=spec.image_shape, timesteps=ts, eta=args.eta,
-        alphas_cumprod=spec.alphas_cumprod(), n=args.n, shard=args.shard, extractor=extractor, ref_stats=ref_stats,
-        batch_size=fast.batch_size, device=args.device, intervals=intervals)
+        reference.eps, fast.eps, spec.name, shape=spec.image_shape, run=run, n=args.n, shard=args.shard,
+        extractor=extractor, ref_stats=ref_stats, batch_size=fast.batch_size, device=args.device, intervals=intervals)
     if args.out:
         save_json(args.out, record)
     r = record
-    print(f"{spec.name}, S={args.steps}, eta={args.eta}, n={args.n}: {r['fast_path']} against fp32 on {r['device']}")
+    print(f"{spec.name}, {run.label}, NFE {run.nfe}, n={args.n}: {r['fast_path']} against fp32 on {r['device']}")
     print(f"  max |x0 difference| {r['max_abs_x0_difference']:.3g} (median over images "
           f"{r['median_max_abs_x0_difference']:.3g}); uint8 pixels that differ {r['share_pixels_differ']:.3%} "
           f"(images {r['share_images_differ']:.1%})")
@@ -87,8 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "resumes after the last finished batch, with the same outputs.")
     p.add_argument("model", help="registry name")
     p.add_argument("out_dir", help="writes features.npz, stats.npz, timing.json (and samples.npz) here")
-    p.add_argument("--steps", type=int, required=True, help="S, the number of sampling steps")
-    p.add_argument("--eta", type=parse_eta, required=True, help="a float >= 0, or sigma_hat")
+    add_sampler_args(p)
     p.add_argument("--n", type=int, required=True, help="samples in this shard")
     p.add_argument("--shard", type=int, default=0, help="shard index: selects x_T (same for every cell)")
     p.add_argument("--keep-samples", action="store_true", help="also write the uint8 samples")
@@ -100,8 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "the pixel differences and the FID shift with its paired interval")
     p.add_argument("model", help="registry name")
     p.add_argument("ref_stats", help="the reference statistics (stats.npz of `ddim-eval reference-stats`)")
-    p.add_argument("--steps", type=int, required=True, help="S, the number of sampling steps")
-    p.add_argument("--eta", type=parse_eta, default=0.0, help="a float >= 0, or sigma_hat")
+    add_sampler_args(p)
     p.add_argument("--n", type=int, default=2000, help="images sampled in each setting")
     p.add_argument("--shard", type=int, default=0, help="shard index: selects x_T")
     p.add_argument("--out", default=None, help="write the numbers as JSON")

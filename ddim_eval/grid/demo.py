@@ -25,6 +25,7 @@ from ddim_eval.metrics.stats import load_stats
 from ddim_eval.models.checkpoints import load_unet
 from ddim_eval.models.registry import get_model_spec
 from ddim_eval.models.unet import eps_model_from_unet
+from ddim_eval.sampling.run import paper_run
 from ddim_eval.sampling.schedule import timesteps
 from ddim_eval.sampling.variants import Eta
 
@@ -51,8 +52,8 @@ def run_demo(out_dir: str | os.PathLike, *, steps: list[int], etas: list[Eta], n
         ts = timesteps(s, spacing, spec.T)
         for eta in etas:
             cell = out_dir / f"S{s}_eta{eta}"
-            timing = generate_cell(eps_model, MODEL, cell, shape=spec.image_shape, timesteps=ts, eta=eta,
-                                   alphas_cumprod=alphas, n=n, shard=shard, extractor=extractor, batch_size=batch_size,
+            timing = generate_cell(eps_model, MODEL, cell, shape=spec.image_shape,
+                                   run=paper_run(ts, eta, alphas, spacing), n=n, shard=shard, extractor=extractor, batch_size=batch_size,
                                    progress=progress)
             stats = load_stats(cell / "stats.npz", extractor.name, extractor.layer)
             with np.load(cell / "features.npz") as z:

@@ -1,9 +1,10 @@
 """Sampling one cell of the grid in deterministic shards.
 
-A cell is (model, S, eta or sigma_hat, tau spacing). Shard k of a model's samples starts from x_T drawn on the CPU
-from a seed that depends only on the model name and k, so every cell of a model starts from the same x_T (paired
-comparisons across S and eta), on any device, with any batch size. The fresh noise of stochastic steps comes from
-a per-batch generator on the sampling device (so, unlike x_T, it depends on device and batch size).
+A cell is (model, sampler run: the sampler, its NFE and its spacing). Shard k of a model's samples starts from x_T
+drawn on the CPU from a seed that depends only on the model name and k, so every cell of a model starts from the same
+x_T (paired comparisons across S, samplers and their parameters), on any device, with any batch size. The fresh
+noise of stochastic steps comes from a per-batch generator on the sampling device (so, unlike x_T, it depends on
+device and batch size).
 
 A shard commits its progress batch by batch (`.partial/` in its folder: the settings, then one file per finished
 batch, each written atomically). A run killed mid-shard resumes at the first unfinished batch, and since batch b
@@ -32,7 +33,7 @@ from ddim_eval.metrics.extractors import Extractor
 from ddim_eval.metrics.features import chunk_stats, save_feature_set
 from ddim_eval.metrics.timing import timed_sample, timing_record
 from ddim_eval.sampling.common import EpsModel
-from ddim_eval.sampling.variants import Eta
+from ddim_eval.sampling.run import SamplerRun
 
 
 def shard_seed(model: str, shard: int) -> int:
@@ -49,9 +50,9 @@ def initial_noise(model: str, shard: int, n: int, shape: tuple[int, ...]) -> Ten
     return torch.randn((n, *shape), generator=gen)
 
 
-def shard_batches(eps_model: EpsModel, model: str, shard: int, n: int, shape: tuple[int, ...], timesteps: list[int],
-                  eta: Eta, alphas_cumprod: np.ndarray, *, batch_size: int = 256, device: torch.device | str = "cpu",
-                  first_batch: int = 0, progress: bool = True) -> Iterator[tuple[Tensor, float]]:
+def shard_batches(eps_model: EpsModel, model: str, shard: int, n: int, shape: tuple[int, ...], run: SamplerRun, *,
+                  batch_size: int = 256, device: torch.device | str = "cpu", first_batch: int = 0,
+                  progress: bool = True) -> Iterator[tuple[Tensor, float]]:
     """Yield (x_0 float32 on `device`, seconds) batch by batch for shard `shard` (n images), from batch
     `first_batch` on; seconds is the batch's sampling wall time, synchronised with the device. x stays float32 (the
     network's precision is the eps model's business). Raises FloatingPointError on the first batch with NaN/inf."""
@@ -62,21 +63,20 @@ def shard_batches(eps_model: EpsModel, model: str, shard: int, n: int, shape: tu
     seed = shard_seed(model, shard)
     starts = range(0, n, batch_size)
     with tqdm(total=n, initial=min(first_batch * batch_size, n), unit="img", disable=not progress,
-              desc=f"{model} shard {shard} S={len(timesteps)} eta={eta}") as bar:
+              desc=f"{model} shard {shard} {run.label} NFE={run.nfe}") as bar:
         for b in range(first_batch, len(starts)):
             start = starts[b]
             gen = torch.Generator(device=device).manual_seed((seed + 1 + b) % 2**63)
-            x0, seconds = timed_sample(eps_model, x_T[start:start + batch_size].to(device), timesteps, eta,
-                                       alphas_cumprod=alphas_cumprod, generator=gen)
+            x0, seconds = timed_sample(eps_model, x_T[start:start + batch_size].to(device), run, gen)
             check_finite(x0, f"samples of {model} shard {shard}, images {start}..{start + len(x0) - 1}")
             bar.update(len(x0))
             yield x0, seconds
 
 
-def sample_shard(eps_model: EpsModel, model: str, shard: int, n: int, shape: tuple[int, ...], timesteps: list[int],
-                 eta: Eta, alphas_cumprod: np.ndarray, **options: Any) -> Iterator[tuple[Tensor, float]]:
+def sample_shard(eps_model: EpsModel, model: str, shard: int, n: int, shape: tuple[int, ...], run: SamplerRun,
+                 **options: Any) -> Iterator[tuple[Tensor, float]]:
     """`shard_batches` (same arguments and keyword options) with each batch as uint8 images on the CPU."""
-    for x0, seconds in shard_batches(eps_model, model, shard, n, shape, timesteps, eta, alphas_cumprod, **options):
+    for x0, seconds in shard_batches(eps_model, model, shard, n, shape, run, **options):
         yield to_uint8(x0).cpu(), seconds
 
 
@@ -100,7 +100,7 @@ def finished_batches(partial: Path, settings: dict) -> int:
 
 
 def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *, shape: tuple[int, ...],
-                  timesteps: list[int], eta: Eta, alphas_cumprod: np.ndarray, n: int, shard: int,
+                  run: SamplerRun, n: int, shard: int,
                   extractor: Extractor, batch_size: int = 256, device: torch.device | str = "cpu",
                   fast_path: str = "fp32", keep_samples: bool = False, progress: bool = True,
                   describe: dict | None = None) -> dict:
@@ -112,14 +112,14 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
     each process samples (warm-up, compilation) when other batches were timed. Returns the timing record."""
     out_dir = Path(out_dir)
     partial = out_dir / PARTIAL
-    settings = {"model": model, "shard": shard, "n": n, "shape": list(shape), "timesteps": list(timesteps),
-                "eta": eta, "batch_size": batch_size, "device": torch.device(device).type, "fast_path": fast_path,
+    settings = {"model": model, "shard": shard, "n": n, "shape": list(shape), **run.describe(),
+                "batch_size": batch_size, "device": torch.device(device).type, "fast_path": fast_path,
                 "extractor": extractor.name, "layer": extractor.layer, "keep_samples": keep_samples}
     done = finished_batches(partial, settings)
     if done:
         print(f"{out_dir}: resuming after {done} finished batch(es) of {batch_size}", file=sys.stderr)
-    batches = sample_shard(eps_model, model, shard, n, shape, timesteps, eta, alphas_cumprod, batch_size=batch_size,
-                           device=device, first_batch=done, progress=progress)
+    batches = sample_shard(eps_model, model, shard, n, shape, run, batch_size=batch_size, device=device,
+                           first_batch=done, progress=progress)
     for b, (images, seconds) in enumerate(batches, start=done):
         saved = {"images": images.numpy()} if keep_samples else {}
         save_npz(partial / f"batch{b:06d}.npz", features=extractor(images).numpy(), seconds=np.float64(seconds),
@@ -129,7 +129,7 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
     features = [p["features"] for p in parts]
     timed = [p for p in parts if not p["warmup"]] or parts
     record = (describe or {}) | timing_record(
-        sum(float(p["seconds"]) for p in timed), sum(len(p["features"]) for p in timed), timesteps, batch_size,
+        sum(float(p["seconds"]) for p in timed), sum(len(p["features"]) for p in timed), run, batch_size,
         device, fast_path) | {"resumed_batches": done}
     save_feature_set(out_dir, np.concatenate(features), chunk_stats(features, extractor.name, extractor.layer))
     if keep_samples:

@@ -20,18 +20,18 @@ from ddim_eval.metrics.features import chunk_stats
 from ddim_eval.metrics.scores import IntervalOptions, replicated, score_cell
 from ddim_eval.metrics.stats import FeatureStats
 from ddim_eval.sampling.common import EpsModel
-from ddim_eval.sampling.variants import Eta
+from ddim_eval.sampling.run import SamplerRun
 
 
-def precision_check(reference: EpsModel, fast: EpsModel, model: str, *, shape: tuple[int, ...], timesteps: list[int],
-                    eta: Eta, alphas_cumprod: np.ndarray, n: int, shard: int, extractor: Extractor,
+def precision_check(reference: EpsModel, fast: EpsModel, model: str, *, shape: tuple[int, ...], run: SamplerRun,
+                    n: int, shard: int, extractor: Extractor,
                     ref_stats: FeatureStats, batch_size: int, device: torch.device | str = "cpu",
                     intervals: IntervalOptions | None = None, progress: bool = True) -> dict:
     """Sample shard `shard` (n images) with both networks and compare: per-image max |x_0 difference| (on the
     [-1, 1] scale), the share of uint8 pixels (and of images) that differ, and FID of both with the paired
     difference fast - reference and its interval."""
     intervals = intervals or IntervalOptions()
-    args = (model, shard, n, shape, timesteps, eta, alphas_cumprod)
+    args = (model, shard, n, shape, run)
     kwargs = {"batch_size": batch_size, "device": device, "progress": progress}
     max_abs, images_differ, pixels_differ = [], [], 0
     features: dict[str, list[np.ndarray]] = {"reference": [], "fast": []}
@@ -50,7 +50,7 @@ def precision_check(reference: EpsModel, fast: EpsModel, model: str, *, shape: t
     shift = paired_difference(replicated(scores["fast"]), replicated(scores["reference"]), intervals.level)
     fid_ref = scores["reference"]
     return {
-        "n": n, "shard": shard, "S": len(timesteps), "eta": eta, "extractor": extractor.name,
+        "n": n, "shard": shard, "sampler": run.label, "nfe": run.nfe, "extractor": extractor.name,
         "max_abs_x0_difference": float(max_abs.max()), "median_max_abs_x0_difference": float(np.median(max_abs)),
         "share_pixels_differ": pixels_differ / (n * int(np.prod(shape))),
         "share_images_differ": float(np.concatenate(images_differ).mean()),

@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import numpy as np
 import torch
 
 from ddim_eval.sampling.common import EpsModel
-from ddim_eval.sampling.sampler import sample
-from ddim_eval.sampling.variants import Eta
+from ddim_eval.sampling.run import SamplerRun
 
 FIGURE4_IMAGES = 50_000
 
@@ -29,12 +27,12 @@ def synchronize(device: torch.device | str) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed_sample(eps_model: EpsModel, x: torch.Tensor, timesteps: list[int], eta: Eta, *,
-                 alphas_cumprod: np.ndarray, generator: torch.Generator | None = None) -> tuple[torch.Tensor, float]:
-    """`sample(...)` and its wall time in seconds, the device synchronised before and after."""
+def timed_sample(eps_model: EpsModel, x: torch.Tensor, run: SamplerRun, generator: torch.Generator | None = None
+                 ) -> tuple[torch.Tensor, float]:
+    """`run(eps_model, x, generator)` and its wall time in seconds, the device synchronised before and after."""
     synchronize(x.device)
     t0 = time.perf_counter()
-    x0 = sample(eps_model, x, timesteps, eta, alphas_cumprod=alphas_cumprod, generator=generator)
+    x0 = run(eps_model, x, generator)
     synchronize(x.device)
     return x0, time.perf_counter() - t0
 
@@ -58,30 +56,30 @@ def best_wall_time(run: Callable[[], object], device: torch.device | str, *, war
     return min(times)
 
 
-def timing_record(seconds: float, images: int, timesteps: list[int], batch_size: int, device: torch.device | str,
+def timing_record(seconds: float, images: int, run: SamplerRun, batch_size: int, device: torch.device | str,
                   fast_path: str = "fp32") -> dict:
-    """Per-image-per-step cost, throughput and the derived hours for 50k images, with what they were measured on
-    (`fast_path`: how the network ran, `ddim_eval.models.fastpath.FastPath.label`)."""
-    evals = len(timesteps)
+    """Per-image-per-network-evaluation cost ("per step": one evaluation per step for DDIM), throughput and the
+    derived hours for 50k images, with what they were measured on (`fast_path`: how the network ran,
+    `ddim_eval.models.fastpath.FastPath.label`)."""
+    evals = run.nfe
     per_image_step = seconds / (images * evals)
     return {
-        "device": device_name(device), "batch_size": batch_size, "fast_path": fast_path,
-        "network_evals": evals, "distinct_timesteps": len(set(timesteps)), "images": images, "seconds": seconds,
+        "device": device_name(device), "batch_size": batch_size, "fast_path": fast_path, "sampler": run.label,
+        "network_evals": evals, "distinct_timesteps": run.distinct_times, "images": images, "seconds": seconds,
         "seconds_per_image_per_step": per_image_step, "images_per_second": images / seconds,
         "hours_per_50k": per_image_step * evals * FIGURE4_IMAGES / 3600,
     }
 
 
 @torch.no_grad()
-def time_sampling(eps_model: EpsModel, shape: tuple[int, ...], timesteps: list[int], eta: Eta = 0.0, *,
-                  alphas_cumprod: np.ndarray, batch_size: int, device: torch.device | str = "cpu",
-                  fast_path: str = "fp32", warmup: int = 1, repeats: int = 3) -> dict:
+def time_sampling(eps_model: EpsModel, shape: tuple[int, ...], run: SamplerRun, *, batch_size: int,
+                  device: torch.device | str = "cpu", fast_path: str = "fp32", warmup: int = 1,
+                  repeats: int = 3) -> dict:
     """Time whole sampling runs of one batch: `warmup` untimed runs, then the best of `repeats` timed runs
     (`best_wall_time`)."""
     device = torch.device(device)
     x = torch.randn((batch_size, *shape), generator=torch.Generator().manual_seed(0)).to(device)
     gen = torch.Generator(device=device).manual_seed(0)
-    best = best_wall_time(lambda: sample(eps_model, x, timesteps, eta, alphas_cumprod=alphas_cumprod, generator=gen),
-                          device, warmup=warmup, repeats=repeats)
-    return timing_record(best, batch_size, timesteps, batch_size, device, fast_path) | {"warmup": warmup,
+    best = best_wall_time(lambda: run(eps_model, x, gen), device, warmup=warmup, repeats=repeats)
+    return timing_record(best, batch_size, run, batch_size, device, fast_path) | {"warmup": warmup,
                                                                                    "repeats": repeats}

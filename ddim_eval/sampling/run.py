@@ -51,9 +51,8 @@ def prepare(spec: SamplerSpec | str | dict, budget: int, alphas_cumprod: np.ndar
     plan = spec.plan(budget)
     spacing = spec.spacing or model_spacing
     grid = time_grid(alphas_cumprod, spec.definition.grid, plan.steps, spacing)
-    nfe = plan.nfe
-    if spec.definition.grid == "discrete" and plan.nfe == plan.steps:
-        nfe = grid.steps  # the official linear tau holds more than S steps when S does not divide T
+    # The official linear tau holds more than S steps when S does not divide T: each extra one costs an evaluation.
+    nfe = plan.nfe + grid.steps - plan.steps
     return SamplerRun(spec.label, load_function(spec.definition.function), grid, plan.kwargs, nfe, spacing)
 
 

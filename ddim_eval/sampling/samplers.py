@@ -123,9 +123,11 @@ SAMPLERS: dict[str, SamplerDef] = {s.name: s for s in (
     SamplerDef("unipc", "ddim_eval.sampling.unipc:unipc", "continuous", "logSNR", _one_per_step,
                lambda p: f"UniPC-{p['order']} ({p['variant']})",
                {"order": ORDER, "variant": Param("bh2", ("bh1", "bh2")), "lower_order_final": LOWER_ORDER_FINAL}),
+    # DEIS's tAB-r extrapolates eps by a degree-r polynomial, through r + 1 values: order r + 1 here (tAB0 is DDIM).
+    # Its authors never lower the order in the last steps.
     SamplerDef("deis", "ddim_eval.sampling.deis:deis", "continuous", "time_quadratic", _one_per_step,
-               lambda p: f"DEIS tAB{p['order']}",
-               {"order": Param(3, (1, 2, 3)), "lower_order_final": LOWER_ORDER_FINAL}),
+               lambda p: f"DEIS tAB{p['order'] - 1}",
+               {"order": Param(4, (1, 2, 3, 4)), "lower_order_final": Param(False, (True, False))}),
     SamplerDef("euler", "ddim_eval.sampling.karras:euler", "karras", "karras", _one_per_step,
                lambda p: "Euler (Karras)"),
     SamplerDef("heun", "ddim_eval.sampling.karras:heun", "karras", "karras", _heun, lambda p: "Heun (Karras)"),

@@ -13,6 +13,7 @@ import pytest
 from ddim_eval.grid.generate import PARTIAL, generate_cell
 from ddim_eval.metrics.extractors import load_extractor
 from ddim_eval.sampling import timesteps
+from ddim_eval.sampling.run import paper_run
 from ddim_eval.sampling.schedule import make_alphas_cumprod
 
 OUTPUTS = ("features.npz", "stats.npz", "samples.npz")
@@ -52,8 +53,8 @@ def test_a_sigkilled_sample_resumes_to_the_same_bytes(tmp_path, eta):
 
 
 def _cell(out, model, batch_size=4, **kwargs):
-    return generate_cell(model, "digits", out, shape=(1, 8, 8), timesteps=timesteps(5, "linear"), eta=1.0,
-                         alphas_cumprod=make_alphas_cumprod(), n=10, shard=0, extractor=load_extractor("digits-cnn"),
+    return generate_cell(model, "digits", out, shape=(1, 8, 8),
+                         run=paper_run(timesteps(5, "linear"), 1.0, make_alphas_cumprod()), n=10, shard=0, extractor=load_extractor("digits-cnn"),
                          batch_size=batch_size, progress=False, **kwargs)
 
 

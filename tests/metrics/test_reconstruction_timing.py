@@ -6,6 +6,7 @@ from ddim_eval.data.images import to_uint8
 from ddim_eval.metrics.reconstruction import reconstruction_errors, summarize
 from ddim_eval.metrics.timing import FIGURE4_IMAGES, time_sampling, timing_record
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model, sample_mixture
+from ddim_eval.sampling.run import paper_run
 from ddim_eval.sampling.schedule import alphas_cumprod, linear_betas, timesteps
 
 ALPHAS = alphas_cumprod(linear_betas())
@@ -47,7 +48,7 @@ def test_summarize():
 
 
 def test_timing_record_units():
-    r = timing_record(seconds=2.0, images=100, timesteps=timesteps(50, "quadratic"), batch_size=100, device="cpu",
+    r = timing_record(seconds=2.0, images=100, run=paper_run(timesteps(50, "quadratic"), 0.0, ALPHAS), batch_size=100, device="cpu",
                       fast_path="bf16+compile")
     assert r["network_evals"] == 50 and r["distinct_timesteps"] == 49
     assert r["seconds_per_image_per_step"] == pytest.approx(2.0 / (100 * 50))
@@ -63,9 +64,9 @@ def test_time_sampling_scales_with_steps():
         calls.append(len(x))
         return torch.zeros_like(x)
 
-    r = time_sampling(model, (1, 4, 4), timesteps(10, "linear"), alphas_cumprod=ALPHAS, batch_size=8, warmup=2,
+    r = time_sampling(model, (1, 4, 4), paper_run(timesteps(10, "linear"), 0.0, ALPHAS), batch_size=8, warmup=2,
                       repeats=3)
     assert len(calls) == 10 * 5 and set(calls) == {8}
     assert r["warmup"] == 2 and r["repeats"] == 3 and r["batch_size"] == 8 and r["seconds"] > 0
     with pytest.raises(ValueError, match="repeats=0"):
-        time_sampling(model, (1, 4, 4), [0], alphas_cumprod=ALPHAS, batch_size=1, repeats=0)
+        time_sampling(model, (1, 4, 4), paper_run([0], 0.0, ALPHAS), batch_size=1, repeats=0)
