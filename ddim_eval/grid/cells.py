@@ -1,8 +1,10 @@
 """The experiment grid of a workflow config: which cells, reconstructions and timings the tables need.
 
-A cell is (dataset, S, variant, spacing); a variant is an eta value or sigma_hat, labelled as in the paper's
-tables ("eta=0.0", "sigma_hat"). Tables are views over cells: a cell two tables need is listed once. The JSON
-schema (config/schema.yaml) checks types and ranges; `check_config` checks what needs the model registry.
+A cell is (dataset, spacing, size, sampler). The paper's tables name S steps of eq. 12 ("S10") at a variant,
+labelled as in the paper ("eta=0.0", "sigma_hat"); the sampler study names an NFE budget ("NFE10") and a sampler
+label (`ddim_eval.sampling.samplers`). Tables are views over cells: a cell two tables need is listed once. The JSON
+schema (config/schema.yaml) checks types and ranges; `check_config` checks what needs the model and sampler
+registries.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from ddim_eval.data import celeba, cifar10, digits, lsun
 from ddim_eval.models.fastpath import FastPath
 from ddim_eval.models.registry import ModelSpec, get_model_spec, load_registry
+from ddim_eval.sampling.samplers import SamplerSpec, sampler_spec
 from ddim_eval.sampling.variants import variant_label
 
 FID_TABLES = ("table1", "table3")
@@ -21,7 +24,7 @@ ALL_TABLES = ("table1", "table2", "table3", "timing")
 # Tables whose entries carry bootstrap replicates, so that the report compares them pairwise (<table>_comparisons).
 COMPARED_TABLES = ("table1", "table2", "table3")
 # Result paths inside a run's folder (`run_dir`), shared by the workflow's rules and the table builder.
-CELL_DIR = "cells/{dataset}/{spacing}/S{steps}/{variant}"
+CELL_DIR = "cells/{dataset}/{spacing}/{size}/{sampler}"
 RECON_PATH = "recon/{dataset}/{spacing}/S{steps}.json"
 TIMING_PATH = "timing/{dataset}/{spacing}/S{steps}.json"
 # Prepared splits, shared by every run: built-in sources under their own name, hand-prepared ones (source
@@ -36,9 +39,13 @@ PREPARED = "prepared"
 @dataclass(frozen=True, order=True)
 class Cell:
     dataset: str
-    steps: int
-    variant: str  # "eta=<float>" or "sigma_hat"
+    size: str  # "S<steps>" (the paper's eq. 12 over tau) or "NFE<budget>" (a sampler of the study)
+    sampler: str  # the paper's variant label ("eta=<float>", "sigma_hat") or a study sampler's label
     spacing: str
+
+    @property
+    def path(self) -> str:
+        return CELL_DIR.format(**vars(self))
 
 
 @functools.cache
@@ -118,6 +125,8 @@ def check_config(config: dict[str, Any]) -> None:
             if too_many:
                 raise ValueError(f"{key}: {too_many} exceed T = {T} of dataset {dataset!r}'s model; "
                                  f"allowed: 1..{T}")
+    if config.get("samplers"):
+        _check_study(config)
     for dataset in config["table2"]["datasets"]:
         if not config["datasets"][dataset].get("recon_split"):
             raise ValueError(f"datasets.{dataset}.recon_split: table2 reconstructs {dataset!r}, so it needs a split")
@@ -126,16 +135,67 @@ def check_config(config: dict[str, Any]) -> None:
 def _step_lists(config: dict[str, Any]) -> list[tuple[str, list[str], list[int]]]:
     """(config key, datasets, S values) of every table and figure."""
     f = config["figures"]
-    return ([(f"{t}.steps", config[t]["datasets"], config[t]["steps"]) for t in ALL_TABLES]
+    study = [("samplers.datasets", config["samplers"]["datasets"], [])] if config.get("samplers") else []
+    return ([(f"{t}.steps", config[t]["datasets"], config[t]["steps"]) for t in ALL_TABLES] + study
             + [(f"figures.{part}.steps", f["datasets"], f[part]["steps"]) for part in ("samples", "consistency")]
             + [("figures.interpolation.steps", f["datasets"], [f["interpolation"]["steps"]])])
 
 
 def fid_cells(config: dict[str, Any]) -> list[Cell]:
     """Every cell Tables 1 and 3 need, each once, sorted."""
-    return sorted({Cell(d, s, variant_label(v), spacing(config, d))
+    return sorted({Cell(d, f"S{s}", variant_label(v), spacing(config, d))
                    for table in FID_TABLES for d in config[table]["datasets"]
                    for s in config[table]["steps"] for v in config[table]["variants"]})
+
+
+def study_samplers(config: dict[str, Any]) -> list[SamplerSpec]:
+    """The sampler study's samplers, checked (a user's function imported, its signature checked); [] without a
+    study."""
+    study = config.get("samplers")
+    if not study:
+        return []
+    specs = []
+    for i, entry in enumerate(study["samplers"]):
+        try:
+            specs.append(sampler_spec(entry))
+        except ValueError as e:
+            raise ValueError(f"samplers.samplers[{i}]: {e}") from None
+    return specs
+
+
+def sampler_spacing(config: dict[str, Any], spec: SamplerSpec, dataset: str) -> str:
+    """A study sampler's spacing on `dataset`: its own, else (a discrete grid) the dataset's."""
+    return spec.spacing or spacing(config, dataset)
+
+
+def sampler_cells(config: dict[str, Any]) -> list[Cell]:
+    """Every cell of the sampler study, in config order (dataset, sampler, NFE)."""
+    study = config.get("samplers") or {}
+    return [Cell(d, f"NFE{nfe}", spec.label, sampler_spacing(config, spec, d))
+            for d in study.get("datasets", []) for spec in study_samplers(config) for nfe in study["nfe"]]
+
+
+def sampler_entry(config: dict[str, Any], label: str) -> dict[str, Any]:
+    """The config entry of the study sampler labelled `label`, as a mapping (what `ddim-eval sample --sampler`
+    takes)."""
+    for entry, spec in zip(config["samplers"]["samplers"], study_samplers(config)):
+        if spec.label == label:
+            return {"name": entry} if isinstance(entry, str) else dict(entry)
+    raise KeyError(f"no sampler labelled {label!r} in samplers.samplers")
+
+
+def _check_study(config: dict[str, Any]) -> None:
+    """Sampler names, parameters, spacings and labels, and each NFE budget against each sampler's order."""
+    specs = study_samplers(config)
+    labels = [s.label for s in specs]
+    if len(set(labels)) < len(labels):
+        raise ValueError(f"samplers.samplers: labels {labels} repeat; give one of the entries a label")
+    for spec in specs:
+        for nfe in config["samplers"]["nfe"]:
+            try:
+                spec.plan(nfe)
+            except ValueError as e:
+                raise ValueError(f"samplers.nfe: {e}") from None
 
 
 def shards(config: dict[str, Any]) -> list[tuple[int, int]]:
@@ -158,6 +218,6 @@ def timing_runs(config: dict[str, Any]) -> list[tuple[str, str, int]]:
 
 def table_inputs(config: dict[str, Any], out: str) -> list[str]:
     """Every result file the tables read."""
-    return ([f"{out}/{CELL_DIR.format(**vars(c))}/metrics.json" for c in fid_cells(config)]
+    return ([f"{out}/{c.path}/metrics.json" for c in fid_cells(config) + sampler_cells(config)]
             + [f"{out}/{RECON_PATH.format(dataset=d, spacing=sp, steps=s)}" for d, sp, s in recon_runs(config)]
             + [f"{out}/{TIMING_PATH.format(dataset=d, spacing=sp, steps=s)}" for d, sp, s in timing_runs(config)])

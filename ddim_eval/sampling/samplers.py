@@ -54,7 +54,8 @@ class SamplerDef:
     function: str  # "module:function"
     grid: str  # a `ddim_eval.sampling.times.GRIDS` kind
     spacing: str | None  # the default spacing (None: the model's, the paper's choice)
-    plan: Callable[[int, dict[str, Any]], Plan]  # NFE budget, parameters -> plan; ValueError if it cannot fit
+    plan: Callable[[int, dict[str, Any], str | None], Plan]  # NFE budget, parameters, spacing -> plan (ValueError
+    # if the budget cannot fit the order or warm-up)
     title: Callable[[dict[str, Any]], str]  # how tables and figures name it
     params: dict[str, Param] = field(default_factory=dict)
 
@@ -64,16 +65,16 @@ def _need(budget: int, least: int, why: str) -> None:
         raise ValueError(f"NFE {budget} is too small: {why} needs at least {least}")
 
 
-def _one_per_step(budget: int, params: dict) -> Plan:
+def _one_per_step(budget: int, params: dict, spacing: str | None) -> Plan:
     order = int(params.get("order", 1))
     _need(budget, order, f"order {order}")
     return Plan(budget, budget, params)
 
 
-def _pndm(warmup_extra: int, least_steps: int) -> Callable[[int, dict], Plan]:
+def _pndm(warmup_extra: int, least_steps: int) -> Callable[[int, dict, str | None], Plan]:
     # PLMS's first step is a pseudo improved Euler step (one extra evaluation); F-PNDM's first three are pseudo
     # Runge-Kutta steps (four evaluations each, nine extra). Both need four previous eps to reach their order.
-    def plan(budget: int, params: dict) -> Plan:
+    def plan(budget: int, params: dict, spacing: str | None) -> Plan:
         _need(budget, least_steps + warmup_extra, f"{least_steps} steps plus the warm-up's {warmup_extra}")
         return Plan(budget - warmup_extra, budget, params)
     return plan
@@ -90,14 +91,16 @@ def fast_orders(budget: int, order: int) -> tuple[int, ...]:
     return (1,) * budget
 
 
-def _dpm_solver(budget: int, params: dict) -> Plan:
+def _dpm_solver(budget: int, params: dict, spacing: str | None) -> Plan:
+    # As the authors do: with logSNR spacing the grid holds the steps and each step places its intermediate nodes
+    # at r h in lambda; with time spacings the grid holds every evaluation, intermediate nodes included.
     order = int(params["order"])
     _need(budget, order, f"a singlestep solver of order {order}")
     orders = fast_orders(budget, order) if params["method"] == "fast" else (order,) * (budget // order)
-    return Plan(len(orders), sum(orders), {"orders": orders})
+    return Plan(len(orders) if spacing == "logSNR" else sum(orders), sum(orders), {"orders": orders})
 
 
-def _heun(budget: int, params: dict) -> Plan:
+def _heun(budget: int, params: dict, spacing: str | None) -> Plan:
     # Each step but the last (to sigma = 0, an Euler step) evaluates twice: NFE = 2 steps - 1, odd.
     _need(budget, 3, "Heun's second-order correction")
     steps = (budget + 1) // 2
@@ -157,7 +160,7 @@ class SamplerSpec:
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
             raise ValueError(f"sampler {self.label!r}: NFE must be a positive integer, got {budget!r}")
         try:
-            return self.definition.plan(budget, self.params)
+            return self.definition.plan(budget, self.params, self.spacing)
         except ValueError as e:
             raise ValueError(f"sampler {self.label!r}: {e}") from None
 
@@ -189,8 +192,8 @@ def _builtin(entry: dict[str, Any]) -> SamplerSpec:
                        entry.get("spacing") or definition.spacing)
 
 
-def _per_step(nfe_per_step: int) -> Callable[[int, dict], Plan]:
-    def plan(budget: int, params: dict) -> Plan:
+def _per_step(nfe_per_step: int) -> Callable[[int, dict, str | None], Plan]:
+    def plan(budget: int, params: dict, spacing: str | None) -> Plan:
         _need(budget, nfe_per_step, f"{nfe_per_step} evaluations per step")
         return Plan(budget // nfe_per_step, budget // nfe_per_step * nfe_per_step, params)
     return plan

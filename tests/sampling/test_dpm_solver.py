@@ -255,10 +255,21 @@ def test_r_h_nodes_are_the_fine_logsnr_grid():
         coarse = dpm_solver(EPS, X_T, continuous_grid(ALPHAS, 4, "logSNR"), orders=orders)
         fine = dpm_solver(EPS, X_T, continuous_grid(ALPHAS, 4 * order, "logSNR"), orders=orders)
         assert max_diff(coarse, fine) < 1e-10
+
+
+def test_bad_grids_and_orders_fail_before_any_evaluation():
+    def never(x, t):
+        raise AssertionError("evaluated")
+
     with pytest.raises(ValueError, match="need a grid of 2 steps .* or 5"):
-        dpm_solver(EPS, X_T, continuous_grid(ALPHAS, 3, "logSNR"), orders=(3, 2))
+        dpm_solver(never, X_T, continuous_grid(ALPHAS, 3, "logSNR"), orders=(3, 2))
     with pytest.raises(ValueError, match="orders"):
-        dpm_solver(EPS, X_T, continuous_grid(ALPHAS, 1, "logSNR"), orders=(4,))
+        dpm_solver(never, X_T, continuous_grid(ALPHAS, 1, "logSNR"), orders=(4,))
+    repeated = grid_at(ALPHAS, np.array([999.0, 500.0, 500.0, 0.0]), to_data=False)
+    with pytest.raises(ValueError, match="strictly increasing log-SNR"):
+        dpm_solver_pp(never, X_T, repeated, order=2)
+    with pytest.raises(ValueError, match="prediction"):
+        dpm_solver_multistep(never, X_T, repeated, order=2, lower_order_final=True, prediction="v")
 
 
 def test_order_one_is_ddim():
@@ -333,6 +344,9 @@ def counting_model():
     {"name": "dpm_solver", "params": {"order": 1}},
     {"name": "dpm_solver", "params": {"order": 3, "method": "singlestep"}},
     {"name": "dpm_solver", "params": {"order": 2, "method": "singlestep"}},
+    # Time spacings: the authors put every evaluation, intermediate ones included, on the grid.
+    {"name": "dpm_solver", "spacing": "time_uniform"},
+    {"name": "dpm_solver", "params": {"order": 2, "method": "singlestep"}, "spacing": "time_quadratic"},
     {"name": "dpm_solver_pp"},
     {"name": "dpm_solver_pp", "params": {"order": 3}},
     {"name": "dpm_solver_pp", "params": {"order": 1, "lower_order_final": False}},
@@ -347,6 +361,8 @@ def test_registry_nfe_is_exact(entry):
         fixed = entry.get("params", {}).get("method") == "singlestep"
         order = entry.get("params", {}).get("order", 3 if entry["name"] == "dpm_solver" else 2)
         assert run.nfe == (budget // order * order if fixed else budget)
+        assert run.grid.steps == (len(run.kwargs["orders"]) if entry.get("spacing", "logSNR") == "logSNR"
+                                  else run.nfe) or entry["name"] == "dpm_solver_pp"
 
 
 @pytest.mark.parametrize("entry, budget", [

@@ -74,7 +74,7 @@ def counting(eps_model):
 @pytest.mark.parametrize("name, skip_prk_steps", [("plms", True), ("fpndm", False)])
 def test_plan_matches_diffusers_call_count(S, name, skip_prk_steps):
     # PNDMScheduler calls the model len(timesteps) times for S inference steps: S + 1 (PLMS), S + 9 (PRK warm-up).
-    plan = SAMPLERS[name].plan(len(scheduler(S, skip_prk_steps).timesteps), {})
+    plan = SAMPLERS[name].plan(len(scheduler(S, skip_prk_steps).timesteps), {}, None)
     assert plan.steps == S
 
 
