@@ -361,8 +361,9 @@ def test_registry_nfe_is_exact(entry):
         fixed = entry.get("params", {}).get("method") == "singlestep"
         order = entry.get("params", {}).get("order", 3 if entry["name"] == "dpm_solver" else 2)
         assert run.nfe == (budget // order * order if fixed else budget)
-        assert run.grid.steps == (len(run.kwargs["orders"]) if entry.get("spacing", "logSNR") == "logSNR"
-                                  else run.nfe) or entry["name"] == "dpm_solver_pp"
+        if entry["name"] == "dpm_solver":
+            logsnr = entry.get("spacing", "logSNR") == "logSNR"
+            assert run.grid.steps == (len(run.kwargs["orders"]) if logsnr else run.nfe)
 
 
 @pytest.mark.parametrize("entry, budget", [
