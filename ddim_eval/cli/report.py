@@ -75,6 +75,14 @@ def _fid_figure(args: argparse.Namespace) -> None:
     print(*save_figure(fid_figure(_table_rows(args.table_csv)), args.out_stem))
 
 
+def _sampler_figure(args: argparse.Namespace) -> None:
+    from ddim_eval.report.figures import sampler_figure, save_figure
+    from ddim_eval.report.sampler_study import PUBLISHED
+
+    published = _table_rows(args.published or str(PUBLISHED))
+    print(*save_figure(sampler_figure(_table_rows(args.table_csv), published), args.out_stem))
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("figures", help="Figures 3, 5 and 6 of a model: samples per S and variant, consistency "
                        "over S, slerp interpolation (PNG and PDF)")
@@ -101,3 +109,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("table_csv", help="tables/table1.csv (or table3.csv) of a run")
     p.add_argument("out_stem", help="output path without extension")
     p.set_defaults(func=_fid_figure)
+
+    p = sub.add_parser("sampler-figure", help="FID against NFE per sampler with interval error bars, from a run's "
+                       "sampler study, published numbers beside (PNG and PDF)")
+    p.add_argument("table_csv", help="tables/samplers.csv of a run")
+    p.add_argument("out_stem", help="output path without extension")
+    p.add_argument("--published", default=None, help="published numbers (default: the packaged "
+                   "published_samplers.csv)")
+    p.set_defaults(func=_sampler_figure)

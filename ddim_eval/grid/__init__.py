@@ -11,7 +11,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submod_attrs={
         "cells": ["ALL_TABLES", "CELL_DIR", "COMPARED_TABLES", "DATA_PATH", "FID_TABLES", "PREPARED", "RECON_PATH",
                   "SOURCE_SPLITS", "TIMING_PATH", "Cell", "check_config", "data_path", "fast_path", "fid_cells",
-                  "max_images", "model_spec", "recon_runs", "run_dir", "shards", "spacing", "table_inputs",
+                  "max_images", "model_spec", "recon_runs", "run_dir", "sampler_cells", "sampler_entry",
+                  "sampler_spacing", "shards", "spacing", "study_inputs", "study_samplers", "table_inputs",
                   "timing_runs"],
         "demo": ["run_demo"],
         "devices": ["check_device", "claim_device", "claim_index", "release_all"],

@@ -168,11 +168,19 @@ def sampler_spacing(config: dict[str, Any], spec: SamplerSpec, dataset: str) -> 
     return spec.spacing or spacing(config, dataset)
 
 
+def _budgets(config: dict[str, Any]) -> list[tuple[SamplerSpec, list[int]]]:
+    """Each study sampler with its NFE budgets: its entry's `nfe`, else the study's."""
+    study = config["samplers"]
+    return [(spec, entry.get("nfe") or study["nfe"] if isinstance(entry, dict) else study["nfe"])
+            for entry, spec in zip(study["samplers"], study_samplers(config))]
+
+
 def sampler_cells(config: dict[str, Any]) -> list[Cell]:
     """Every cell of the sampler study, in config order (dataset, sampler, NFE)."""
-    study = config.get("samplers") or {}
+    if not config.get("samplers"):
+        return []
     return [Cell(d, f"NFE{nfe}", spec.label, sampler_spacing(config, spec, d))
-            for d in study.get("datasets", []) for spec in study_samplers(config) for nfe in study["nfe"]]
+            for d in config["samplers"]["datasets"] for spec, budgets in _budgets(config) for nfe in budgets]
 
 
 def sampler_entry(config: dict[str, Any], label: str) -> dict[str, Any]:
@@ -180,8 +188,15 @@ def sampler_entry(config: dict[str, Any], label: str) -> dict[str, Any]:
     takes)."""
     for entry, spec in zip(config["samplers"]["samplers"], study_samplers(config)):
         if spec.label == label:
-            return {"name": entry} if isinstance(entry, str) else dict(entry)
+            entry = {"name": entry} if isinstance(entry, str) else dict(entry)
+            return {k: v for k, v in entry.items() if k != "nfe"}
     raise KeyError(f"no sampler labelled {label!r} in samplers.samplers")
+
+
+def study_inputs(config: dict[str, Any], out: str) -> list[str]:
+    """Every result file the sampler study's table reads: each cell's metrics and its shard 0 timing (which holds
+    the NFE it ran)."""
+    return [f"{out}/{c.path}/{name}" for c in sampler_cells(config) for name in ("metrics.json", "shard0/timing.json")]
 
 
 def _check_study(config: dict[str, Any]) -> None:
@@ -190,8 +205,8 @@ def _check_study(config: dict[str, Any]) -> None:
     labels = [s.label for s in specs]
     if len(set(labels)) < len(labels):
         raise ValueError(f"samplers.samplers: labels {labels} repeat; give one of the entries a label")
-    for spec in specs:
-        for nfe in config["samplers"]["nfe"]:
+    for spec, budgets in _budgets(config):
+        for nfe in budgets:
             try:
                 spec.plan(nfe)
             except ValueError as e:
@@ -218,6 +233,6 @@ def timing_runs(config: dict[str, Any]) -> list[tuple[str, str, int]]:
 
 def table_inputs(config: dict[str, Any], out: str) -> list[str]:
     """Every result file the tables read."""
-    return ([f"{out}/{c.path}/metrics.json" for c in fid_cells(config) + sampler_cells(config)]
+    return ([f"{out}/{c.path}/metrics.json" for c in fid_cells(config)]
             + [f"{out}/{RECON_PATH.format(dataset=d, spacing=sp, steps=s)}" for d, sp, s in recon_runs(config)]
             + [f"{out}/{TIMING_PATH.format(dataset=d, spacing=sp, steps=s)}" for d, sp, s in timing_runs(config)])

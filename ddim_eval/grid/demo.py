@@ -53,8 +53,8 @@ def run_demo(out_dir: str | os.PathLike, *, steps: list[int], etas: list[Eta], n
         for eta in etas:
             cell = out_dir / f"S{s}_eta{eta}"
             timing = generate_cell(eps_model, MODEL, cell, shape=spec.image_shape,
-                                   run=paper_run(ts, eta, alphas, spacing), n=n, shard=shard, extractor=extractor, batch_size=batch_size,
-                                   progress=progress)
+                                   run=paper_run(ts, eta, alphas, spacing), n=n, shard=shard, extractor=extractor,
+                                   batch_size=batch_size, progress=progress)
             stats = load_stats(cell / "stats.npz", extractor.name, extractor.layer)
             with np.load(cell / "features.npz") as z:
                 scores = kid(z["features"], ref_features)

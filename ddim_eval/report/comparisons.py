@@ -25,17 +25,19 @@ MARK_NOTE = ("* differs from eta=0.0 at the same S, † differs from the previou
              "comparison at the stated level)")
 
 
-def _pairs(steps: list[int], variants: list[str]) -> list[tuple[str, tuple, tuple]]:
+def _pairs(steps: list[int], variants: list[str], baseline: str) -> list[tuple[str, tuple, tuple]]:
     """(kind, (S, variant), (vs S, vs variant)) for every comparison of one dataset's grid."""
     pairs = [("S", (s, v), (prev, v)) for v in variants for prev, s in zip(steps, steps[1:])]
-    against = [(v, BASELINE) for v in variants if BASELINE in variants and v != BASELINE]
+    against = [(v, baseline) for v in variants if baseline in variants and v != baseline]
     against = list(dict.fromkeys(against + list(zip(variants[1:], variants))))  # (0.2, 0.0) once
     return pairs + [("variant", (s, v), (s, vs)) for s in steps for v, vs in against]
 
 
-def compare_cells(table: str, records: dict[tuple[str, int, str], dict], level: float) -> pd.DataFrame:
+def compare_cells(table: str, records: dict[tuple[str, int, str], dict], level: float,
+                  baseline: str = BASELINE) -> pd.DataFrame:
     """Every comparison of a table, from its entries' records keyed by (dataset, S, variant): metrics records of
-    FID cells, or Table 2's reconstruction records."""
+    FID cells, or Table 2's reconstruction records. (The sampler study keys them by (dataset, NFE, sampler), with
+    its first sampler as the baseline.)"""
     rows = []
     for dataset in dict.fromkeys(d for d, _, _ in records):
         cells = {(s, v): r for (d, s, v), r in records.items() if d == dataset}
@@ -43,7 +45,7 @@ def compare_cells(table: str, records: dict[tuple[str, int, str], dict], level: 
         variants = list(dict.fromkeys(v for _, v in cells))
         metrics = [m for m in INTERVAL_METRICS if all(m in r.get("replicates", {}) for r in cells.values())]
         for metric in metrics:
-            for kind, a, b in _pairs(steps, variants):
+            for kind, a, b in _pairs(steps, variants, baseline):
                 first, second = replicated(cells[a], metric), replicated(cells[b], metric)
                 paired, unpaired = paired_difference(first, second, level), unpaired_difference(first, second, level)
                 rows.append({"table": table, "dataset": dataset, "metric": metric, "kind": kind, "S": a[0],
@@ -53,12 +55,13 @@ def compare_cells(table: str, records: dict[tuple[str, int, str], dict], level: 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def entry_marks(comparisons: pd.DataFrame) -> dict[tuple[str, str, int, str], str]:
-    """(dataset, metric, S, variant) -> its marks: '*' (differs from eta = 0) and/or '†' (from the previous S)."""
+def entry_marks(comparisons: pd.DataFrame, baseline: str = BASELINE) -> dict[tuple[str, str, int, str], str]:
+    """(dataset, metric, S, variant) -> its marks: '*' (differs from the baseline, eta = 0) and/or '†' (from the
+    previous S)."""
     marks: dict[tuple[str, str, int, str], str] = {}
     significant = comparisons[comparisons["significant"].astype(bool)]
     for r in significant.itertuples():
-        if r.kind == "S" or r.vs_variant == BASELINE:
+        if r.kind == "S" or r.vs_variant == baseline:
             key = (r.dataset, r.metric, r.S, r.variant)
             marks[key] = "".join(sorted(marks.get(key, "") + MARKS[r.kind], key="*†".index))
     return marks

@@ -82,6 +82,36 @@ def fid_figure(rows: Sequence[dict]) -> plt.Figure:
     return fig
 
 
+def sampler_figure(rows: Sequence[dict], published: Sequence[dict] = ()) -> plt.Figure:
+    """FID against NFE (log x) with its interval as error bars: a panel per dataset, a line per sampler, from the
+    sampler study's rows; published FIDs of the same dataset (published_samplers.csv rows) as open markers."""
+    rows = [r for r in rows if r["metric"] == "fid"]
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.2), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        mine = [r for r in rows if r["dataset"] == dataset]
+        for i, sampler in enumerate(dict.fromkeys(r["sampler"] for r in mine)):
+            points = sorted((int(r["nfe"]), float(r["value"]), float(r["ci_low"]), float(r["ci_high"]))
+                            for r in mine if r["sampler"] == sampler)
+            nfe, values, lows, highs = map(np.array, zip(*points))
+            title = next(r["title"] for r in mine if r["sampler"] == sampler)
+            ax.errorbar(nfe * 1.02**i, values, yerr=[values - lows, highs - values], fmt="o-", capsize=3,
+                        markersize=4, label=f"{title} [{sampler}]")
+        for r in (p for p in published if p["dataset"] == dataset and mine[0]["extractor"] == "inception-v3-compat"):
+            ax.plot(float(r["nfe"]), float(r["value"]), "s", mfc="none", color="black", markersize=6)
+            ax.annotate(f"{r['sampler']} (published)", (float(r["nfe"]), float(r["value"])), fontsize=6,
+                        xytext=(4, 2), textcoords="offset points")
+        ax.set(xscale="log", xlabel="network evaluations (NFE)", ylabel=f"FID ({mine[0]['extractor']})",
+               title=dataset)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6)
+    r = rows[0]
+    fig.suptitle(f"FID against NFE, every cell from the same x_T; bars: {float(r['ci_level']):.0%} bootstrap "
+                 f"intervals (n = {r['n']}, {r['n_boot']} resamples)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def _mosaic(images: np.ndarray, nrow: int) -> np.ndarray:
     """uint8 [N, C, H, W] -> one HWC mosaic with `nrow` images per row and a 1-pixel white border."""
     grid = make_grid(torch.from_numpy(np.ascontiguousarray(images)), nrow=nrow, padding=1, pad_value=255)

@@ -39,6 +39,8 @@ def write_summary(config: dict[str, Any], out: str | os.PathLike, path: str | os
         if comparisons.exists():
             lines += _real_differences(pd.read_csv(comparisons), title)
     lines += ["## FID over S with intervals", "", "![FID over S](figures/fid.png)", ""]
+    if config.get("samplers"):
+        lines += _sampler_study(out)
     lines += ["## Figure 4: hours to sample 50,000 images against S", "", "![Figure 4](figures/timing.png)", ""]
     for dataset in config["figures"]["datasets"]:
         for name, title in IMAGE_FIGURES.items():
@@ -74,6 +76,24 @@ def _real_differences(comparisons: pd.DataFrame, title: str) -> list[str]:
     return lines + [""]
 
 
+def _sampler_study(out: Path) -> list[str]:
+    """The sampler study's section: its table, which differences from the baseline are real, its figure."""
+    comparisons = pd.read_csv(out / "tables" / "samplers_comparisons.csv")
+    against = comparisons[comparisons["kind"] == "variant"]
+    baseline = against["vs_sampler"].iloc[0] if len(against) else ""
+    lines = ["## Samplers: FID against NFE (beyond the paper)", "",
+             (out / "tables" / "samplers.md").read_text().strip(), "",
+             f"### Which samplers differ from {baseline} at the same NFE budget", ""]
+    for (dataset, metric), group in against[against["vs_sampler"] == baseline].groupby(["dataset", "metric"],
+                                                                                     sort=False):
+        better = group[group["significant"] & (group["difference"] < 0)]
+        worse = group[group["significant"] & (group["difference"] > 0)]
+        lines.append(f"- {dataset}, {metric}: of {len(group)} comparisons, {len(better)} significantly lower, "
+                     f"{len(worse)} significantly higher, {len(group) - len(better) - len(worse)} not significant.")
+    return lines + ["", "![FID against NFE](figures/samplers.png)", ""]
+
+
 def _used(config: dict[str, Any]) -> set[str]:
     parts = [config[t]["datasets"] for t in TITLES] + [config["figures"]["datasets"]]
+    parts += [config["samplers"]["datasets"]] if config.get("samplers") else []
     return {d for datasets in parts for d in datasets}

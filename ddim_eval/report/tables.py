@@ -45,7 +45,7 @@ TARGETS = {
 }
 # The metrics a FID cell's record may hold, in table order; the first is the paper's.
 CELL_METRICS = ("fid", "fid_inf", "kid_all_pairs", "precision", "recall")
-_PAGE_STYLE = ("table{border-collapse:collapse;font-family:sans-serif;font-size:14px}"
+PAGE_STYLE = ("table{border-collapse:collapse;font-family:sans-serif;font-size:14px}"
                "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}"
                "h3,.note{font-family:sans-serif}.note{font-size:13px}")
 
@@ -61,7 +61,7 @@ def _read(path: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def _cell_rows(record: dict[str, Any], metrics: tuple[str, ...] = CELL_METRICS) -> list[dict[str, Any]]:
+def cell_rows(record: dict[str, Any], metrics: tuple[str, ...] = CELL_METRICS) -> list[dict[str, Any]]:
     """A cell's metrics record as one row per metric it holds, with the interval where it has one."""
     rows = []
     for metric in (m for m in metrics if m in record):
@@ -77,7 +77,7 @@ def _cell_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[st
     """A FID table's cells' metrics records, keyed by (dataset, S, variant), in table order."""
     t = config[table]
     path = f"{out}/{cells.CELL_DIR}/metrics.json"
-    return {(d, s, v): _read(path.format(dataset=d, spacing=cells.spacing(config, d), steps=s, variant=v))
+    return {(d, s, v): _read(path.format(dataset=d, spacing=cells.spacing(config, d), size=f"S{s}", sampler=v))
             for d in t["datasets"] for s in t["steps"] for v in map(variant_label, t["variants"])}
 
 
@@ -99,14 +99,14 @@ def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str
     for table in cells.FID_TABLES:
         records = _cell_records(config, out, table)
         rows = [dict(dataset=d, S=s, variant=v, spacing=cells.spacing(config, d), fast_path=fast_path) | row
-                for (d, s, v), record in records.items() for row in _cell_rows(record)]
+                for (d, s, v), record in records.items() for row in cell_rows(record)]
         tables[table] = sorted(rows, key=lambda r: CELL_METRICS.index(r["metric"]))  # metric by metric
         comparisons[f"{table}_comparisons"] = compare_cells(table, records, config["intervals"]["level"])
     path = f"{out}/{cells.RECON_PATH}"
     recon = {(d, sp, s): _recon_record(_read(path.format(dataset=d, spacing=sp, steps=s)))
              for d, sp, s in cells.recon_runs(config)}
     tables["table2"] = [dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, fast_path=record["fast_path"]) | row
-                        for (d, sp, s), record in recon.items() for row in _cell_rows(record, ("recon_mse",))]
+                        for (d, sp, s), record in recon.items() for row in cell_rows(record, ("recon_mse",))]
     comparisons["table2_comparisons"] = compare_cells(
         "table2", {(d, s, "eta=0.0"): record for (d, _, s), record in recon.items()}, config["intervals"]["level"])
     tables["timing"] = [
@@ -237,7 +237,7 @@ def html(table: str, frame: pd.DataFrame, comparisons: pd.DataFrame | None = Non
     if comparisons is not None and len(comparisons):
         body.append(f"<h3>Paired comparisons</h3>{comparison_layout(comparisons).to_html(index=False, border=0)}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(table)}</title>"
-            f"<style>{_PAGE_STYLE}</style></head><body>{''.join(body)}</body></html>\n")
+            f"<style>{PAGE_STYLE}</style></head><body>{''.join(body)}</body></html>\n")
 
 
 def write_tables(tables: dict[str, pd.DataFrame], paths: Iterable[str | os.PathLike]) -> None:

@@ -123,7 +123,7 @@ def _run(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, plan: Weights) -> Ten
 @torch.no_grad()
 def deis(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, *, generator: torch.Generator | None = None,
          order: int, lower_order_final: bool) -> Tensor:
-    """tAB-DEIS over `grid`, its polynomial through the last `order` eps (the registry's 1-4; 1 = DDIM, 4 = the paper's tAB3), one
-    evaluation per step. Deterministic: `generator` is unused."""
+    """tAB-DEIS over `grid`, its polynomial through the last `order` eps (the registry's 1-4; 1 = DDIM, 4 = the
+    paper's tAB3), one evaluation per step. Deterministic: `generator` is unused."""
     _check(grid, order)
     return _run(eps_model, x_T, grid, _tab_coefficients(grid, _step_orders(grid, int(order), lower_order_final)))

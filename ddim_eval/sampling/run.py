@@ -35,8 +35,9 @@ class SamplerRun(NamedTuple):
 
     @property
     def distinct_times(self) -> int:
-        """Distinct network times of the grid's evaluated nodes (DDIM's quadratic tau repeats some)."""
-        return len({float(t) for t in self.grid.t if not math.isnan(t)})
+        """Distinct network times of the grid's nodes a step starts from (DDIM's quadratic tau repeats some; the
+        last node is where sampling ends)."""
+        return len({float(t) for t in self.grid.t[:-1]})
 
 
 def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:

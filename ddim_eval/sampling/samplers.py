@@ -137,8 +137,9 @@ SAMPLERS: dict[str, SamplerDef] = {s.name: s for s in (
 )}
 
 LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.=+-")
-USER_KEYS = {"function", "grid", "nfe_per_step", "params", "spacing", "label"}
-BUILTIN_KEYS = {"name", "params", "spacing", "label"}
+# "nfe" belongs to the study (its budgets for this sampler), not to the sampler.
+USER_KEYS = {"function", "grid", "nfe_per_step", "params", "spacing", "label", "nfe"}
+BUILTIN_KEYS = {"name", "params", "spacing", "label", "nfe"}
 
 
 @dataclass(frozen=True)

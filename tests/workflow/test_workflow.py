@@ -28,16 +28,25 @@ SMALL = {
     "table2": {"datasets": ["digits"], "steps": [5, 10], "n": 20},
     "table3": {"datasets": ["digits"], "steps": [5, 10], "variants": [0.0, 1.0]},
     "timing": {"datasets": ["digits"], "steps": [5], "batch_size": 10},
+    # The sampler study, with a user's sampler (tests/workflow/user_sampler.py) beside registered ones.
+    "samplers": {"datasets": ["digits"], "nfe": [5, 10],
+                 "samplers": ["ddim", "heun", {"function": "user_sampler:ddim_by_hand", "label": "by_hand"}]},
     "figures": {"datasets": ["digits"], "samples": {"steps": [5, 10], "variants": [0.0, 1.0], "n": 4},
                 "consistency": {"steps": [5, 10], "n": 2}, "interpolation": {"steps": 5, "pairs": 1, "points": 3}},
 }
+
+
+def user_env(**kwargs) -> dict[str, str]:
+    """main_install_env with the user's sampler module importable, as a user's PYTHONPATH would make it."""
+    env = main_install_env(**kwargs)
+    return env | {"PYTHONPATH": os.pathsep.join([env["PYTHONPATH"], str(Path(__file__).parent)])}
 
 
 def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path), "-c", "2", *args],
-                          capture_output=True, text=True, env=main_install_env())
+                          capture_output=True, text=True, env=user_env())
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -107,6 +116,32 @@ def test_small_grid_end_to_end(small_run):
         assert float(c["ci_low"]) <= float(c["difference"]) <= float(c["ci_high"])
 
 
+def test_sampler_study_with_a_user_sampler(small_run):
+    """The study's cells, table, comparisons and figure, with a user's sampler run through the whole DAG: the
+    user's hand-written DDIM lands where the registered one does."""
+    out = small_run / "results/small"
+    with open(out / "tables/samplers.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["metric"] == "fid"]
+    assert [(r["sampler"], r["nfe_budget"], r["nfe"]) for r in rows] == [
+        ("ddim", "5", "5"), ("ddim", "10", "10"), ("heun", "5", "5"), ("heun", "10", "9"),
+        ("by_hand", "5", "5"), ("by_hand", "10", "10")]
+    assert {r["spacing"] for r in rows} == {"linear", "karras"} and rows[2]["title"] == "Heun (Karras)"
+    fid = {(r["sampler"], r["nfe_budget"]): float(r["value"]) for r in rows}
+    for budget in ("5", "10"):  # the same x_T, the same math: the same images up to rounding
+        assert fid["by_hand", budget] == pytest.approx(fid["ddim", budget], abs=1e-2)
+    with open(out / "tables/samplers_comparisons.csv", newline="") as f:
+        against = {(c["sampler"], c["nfe_budget"]): c for c in csv.DictReader(f)
+                   if c["metric"] == "fid" and c["kind"] == "variant" and c["vs_sampler"] == "ddim"}
+    assert sorted(against) == [("by_hand", "10"), ("by_hand", "5"), ("heun", "10"), ("heun", "5")]
+    assert all(c["significant"] == "False" for key, c in against.items() if key[0] == "by_hand")
+    table = (out / "tables/samplers.md").read_text()
+    assert re.match(r"\| dataset +\| sampler +\| NFE=5 +\| NFE=10", table) and "heun at 10 makes 9" in table
+    with Image.open(out / "figures/samplers.png") as image:
+        assert image.size[0] > 100
+    summary = (out / "summary.md").read_text()
+    assert "## Samplers: FID against NFE" in summary and "![FID against NFE](figures/samplers.png)" in summary
+
+
 def test_figures_and_summary(small_run):
     out = small_run / "results/small"
     for stem in ["figures/timing", "figures/fid"] + [f"figures/digits/{f}" for f in
@@ -118,7 +153,7 @@ def test_figures_and_summary(small_run):
     for title in ("Table 1", "Table 2", "Table 3", "Figure 4"):
         assert f"## {title}" in summary
     links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", summary)
-    assert len(links) == 5 and all((out / link).is_file() for link in links)
+    assert len(links) == 6 and all((out / link).is_file() for link in links)
     assert "### Which differences are real (Table 1)" in summary
     assert (out / "tables/table2.md").read_text().strip() in summary
     assert "The paper's Table 3 is LSUN bedroom and church; this run serves its grid with the cells of digits." in summary
@@ -127,7 +162,7 @@ def test_figures_and_summary(small_run):
 def test_report_is_one_html_page_with_captions(small_run):
     report = small_run / "results/small/report.html"
     result = subprocess.run([*SNAKEMAKE, "--directory", str(small_run), "--configfile", str(small_run / "config.yaml"),
-                             "--report", str(report)], capture_output=True, text=True, env=main_install_env())
+                             "--report", str(report)], capture_output=True, text=True, env=user_env())
     assert result.returncode == 0, result.stderr[-3000:]
     page = report.read_text()
     assert page.count("data:image/png;") >= 4  # the figures are embedded, not linked
@@ -141,7 +176,7 @@ def test_the_install_guard_would_catch_a_missing_report_dependency(small_run, tm
     what makes the report test prove the main install suffices."""
     result = subprocess.run([*SNAKEMAKE, "--directory", str(small_run), "--configfile", str(small_run / "config.yaml"),
                              "--report", str(tmp_path / "report.html")], capture_output=True, text=True,
-                            env=main_install_env(also_absent=("pygments",)))
+                            env=user_env(also_absent=("pygments",)))
     assert result.returncode != 0 and "pygments" in result.stdout + result.stderr
 
 
@@ -172,9 +207,11 @@ def test_demo_config_plans_every_table(tmp_path):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n"], capture_output=True, text=True,
                             env=main_install_env())
     assert result.returncode == 0, result.stderr[-3000:]
-    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 20, "prepare_digits": 1, "reconstruct": 4,
-                                         "reference_stats": 1, "sample_shard": 20, "tables": 1, "timing": 4,
-                                         "image_figures": 1, "timing_figure": 1, "fid_figure": 1, "summary": 1, "total": 56}
+    # Table 1: 4 S x 5 variants; the sampler study: 7 samplers x 3 NFE budgets.
+    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 41, "prepare_digits": 1, "reconstruct": 4,
+                                         "reference_stats": 1, "sample_shard": 41, "tables": 1, "timing": 4,
+                                         "image_figures": 1, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1,
+                                         "sampler_figure": 1, "summary": 1, "total": 100}
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -200,6 +237,23 @@ def test_demo_config_plans_every_table(tmp_path):
     ({"fast_path": {"precision": "int8"}}, r"'int8' is not one of \['fp32', 'tf32', 'bf16', 'fp16'\]"),
     ({"fast_path": {"cuda_graphs": True}}, r"fast_path: cuda_graphs needs compile"),
     ({"batch_size": "big"}, r"'big' is not valid under any of the given schemas.*\['batch_size'\]"),
+    ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": ["ddim", "dpm_solver_ppp"]}},
+     r"samplers.samplers\[1\]: sampler 'dpm_solver_ppp' is not registered; registered: \['ddim', 'deis'"),
+    ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": [{"name": "unipc", "params": {"order": 5}}]}},
+     r"sampler 'unipc'.order: 5 is not allowed; allowed: \[1, 2, 3\]"),
+    ({"samplers": {"datasets": ["digits"], "nfe": [2, 10], "samplers": [{"name": "fpndm"}]}},
+     r"samplers.nfe: sampler 'fpndm': NFE 2 is too small: 4 steps plus the warm-up's 9 needs at least 13"),
+    ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": [{"name": "heun", "spacing": "logSNR"}]}},
+     r"sampler 'heun': spacing 'logSNR' is not one of a karras grid's: \['karras'\]"),
+    ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": [{"function": "no_such_module:sampler"}]}},
+     r"sampler function 'no_such_module:sampler': cannot import 'no_such_module'"),
+    ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": [{"function": "user_sampler:wrong_signature"}]}},
+     r"sampler function 'user_sampler:wrong_signature'\(eps_model, x_T\) cannot be called as wrong_signature\("),
+    ({"samplers": {"datasets": ["digits"], "nfe": [10],
+                   "samplers": [{"function": "user_sampler:ddim_by_hand", "params": {"temperature": 2}}]}},
+     r"cannot be called as ddim_by_hand\(eps_model, x_T, grid, \*, generator, temperature=...\)"),
+    ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": ["ddim", "ddim"]}},
+     r"samplers.samplers: labels \['ddim', 'ddim'\] repeat"),
 ])
 def test_bad_config_fails_before_any_job(tmp_path, edit, message):
     result = snakemake(tmp_path, SMALL | edit, "-n")

@@ -35,9 +35,9 @@ rule sample_shard:
         features=results(grid.CELL_DIR, "shard{shard}/features.npz"),
         timing=results(grid.CELL_DIR, "shard{shard}/timing.json"),
     log:
-        results("logs/sample/{dataset}/{spacing}/S{steps}/{variant}/shard{shard}.log"),
+        results("logs/sample/{dataset}/{spacing}/{size}/{sampler}/shard{shard}.log"),
     benchmark:
-        results("benchmarks/sample/{dataset}/{spacing}/S{steps}/{variant}/shard{shard}.tsv")
+        results("benchmarks/sample/{dataset}/{spacing}/{size}/{sampler}/shard{shard}.tsv")
     conda:
         ENV
     resources:
@@ -45,7 +45,7 @@ rule sample_shard:
     params:
         cli=DDIM_EVAL,
         model=model,
-        eta=lambda wc: parse_variant(wc.variant),
+        what=sampler_args,
         n=lambda wc: SHARDS[int(wc.shard)],
         extractor=extractor_args(),
         device=DEVICE,
@@ -56,7 +56,7 @@ rule sample_shard:
     # A shard commits its progress batch by batch (shard<k>/.partial/, not an output, so Snakemake keeps it when
     # a job fails or is killed): the rerun resumes after the last finished batch.
     shell:
-        "{params.cli} sample {params.model} $(dirname {output.stats}) --steps {wildcards.steps} --eta {params.eta} "
+        "{params.cli} sample {params.model} $(dirname {output.stats}) {params.what} "
         "--spacing {wildcards.spacing} --n {params.n} --shard {wildcards.shard} {params.keep} {params.extractor} "
         "--device {params.device} --batch-size {params.batch} {params.fast} {params.random_weights} >> {log} 2>&1"
 
@@ -71,9 +71,9 @@ rule cell_metrics:
         stats=results(grid.CELL_DIR, "stats.npz"),
         metrics=results(grid.CELL_DIR, "metrics.json"),
     log:
-        results("logs/cell_metrics/{dataset}/{spacing}/S{steps}/{variant}.log"),
+        results("logs/cell_metrics/{dataset}/{spacing}/{size}/{sampler}.log"),
     benchmark:
-        results("benchmarks/cell_metrics/{dataset}/{spacing}/S{steps}/{variant}.tsv")
+        results("benchmarks/cell_metrics/{dataset}/{spacing}/{size}/{sampler}.tsv")
     conda:
         ENV
     # The bootstrap's weighted Gram matrices run on the GPU when the run has one.

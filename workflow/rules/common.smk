@@ -1,6 +1,8 @@
 # Shared by every rule: the validated config, the grid it defines, and the output paths.
+import json
 import os
 import re
+import shlex
 import sys
 
 from snakemake.exceptions import WorkflowError
@@ -9,6 +11,8 @@ from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 from ddim_eval import grid
 from ddim_eval.models.fastpath import FLAGS as FAST_PATH_FLAGS
+from ddim_eval.sampling.samplers import LABEL_CHARS
+from ddim_eval.sampling.times import GRIDS
 from ddim_eval.sampling.variants import parse_variant
 
 validate(config, "../../config/schema.yaml")
@@ -40,10 +44,11 @@ GPU = 1 if DEVICE.startswith("cuda") else 0
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     split="[A-Za-z0-9_]+",
-    spacing="linear|quadratic",
+    spacing="|".join(sorted({s for _, spacings in GRIDS.values() for s in spacings})),
     steps="[0-9]+",
+    size="S[0-9]+|NFE[0-9]+",
     shard="[0-9]+",
-    variant="eta=[0-9.]+|sigma_hat",
+    sampler="[" + re.escape("".join(sorted(LABEL_CHARS))) + "]+",
 
 
 def results(*parts):
@@ -105,6 +110,15 @@ def metric_args():
         for flag, key in (("--fid-infinity", "fid_infinity"), ("--precision-recall", "precision_recall"))
         if config[key]
     )
+
+
+def sampler_args(wildcards):
+    """A cell's sampler on the command line: the paper's S steps of eq. 12 at its variant, or a study sampler's
+    config entry (JSON, which the command reads as YAML) with its NFE budget."""
+    if wildcards.size.startswith("S"):
+        return f"--steps {wildcards.size[1:]} --eta {parse_variant(wildcards.sampler)}"
+    entry = grid.sampler_entry(config, wildcards.sampler)
+    return f"--nfe {wildcards.size.removeprefix('NFE')} --sampler {shlex.quote(json.dumps(entry))}"
 
 
 def sampling_batch(wildcards):

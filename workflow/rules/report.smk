@@ -29,6 +29,42 @@ rule tables:
         "../scripts/tables.py"
 
 
+# Beyond the paper: FID against NFE per sampler (config `samplers`), compared pairwise with the first sampler.
+rule sampler_study:
+    input:
+        grid.study_inputs(config, OUT),
+    output:
+        csv=report(results("tables/samplers.csv"), caption="../report/table_csv.rst", category="Samplers"),
+        html=report(results("tables/samplers.html"), caption="../report/samplers.rst", category="Samplers"),
+        md=results("tables/samplers.md"),
+        comparisons=report(
+            results("tables/samplers_comparisons.csv"), caption="../report/comparisons.rst", category="Samplers"
+        ),
+    log:
+        results("logs/sampler_study.log"),
+    conda:
+        ENV
+    script:
+        "../scripts/sampler_study.py"
+
+
+rule sampler_figure:
+    input:
+        results("tables/samplers.csv"),
+    output:
+        png=report(results("figures/samplers.png"), caption="../report/sampler_figure.rst", category="Samplers"),
+        pdf=results("figures/samplers.pdf"),
+    log:
+        results("logs/sampler_figure.log"),
+    conda:
+        ENV
+    params:
+        cli=DDIM_EVAL,
+        stem=lambda wc, output: output.png.removesuffix(".png"),
+    shell:
+        "{params.cli} sampler-figure {input} {params.stem} > {log} 2>&1"
+
+
 rule summary:
     input:
         rules.tables.output.md,
@@ -36,6 +72,7 @@ rule summary:
         rules.fid_figure.output,
         rules.timing_figure.output,
         expand(rules.image_figures.output, dataset=config["figures"]["datasets"]),
+        [rules.sampler_study.output.md, rules.sampler_figure.output.png] if config.get("samplers") else [],
     output:
         results("summary.md"),
     log:
