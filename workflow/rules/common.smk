@@ -48,7 +48,7 @@ wildcard_constraints:
     steps="[0-9]+",
     size="S[0-9]+|NFE[0-9]+",
     shard="[0-9]+",
-    sampler="[" + re.escape("".join(sorted(LABEL_CHARS))) + "]+",
+    sampler=f"[{re.escape(''.join(sorted(LABEL_CHARS)))}]+",
 
 
 def results(*parts):
