@@ -27,7 +27,6 @@ against the scale on which the flow varies; the widened mixture brings that regi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -73,10 +72,12 @@ def budgets_for_steps(entry: dict[str, Any], steps: Sequence[int]) -> tuple[int,
 
 
 def default_cases(budgets: Sequence[int] = (40, 80, 160, 320), steps: Sequence[int] = (40, 100, 250)) -> list[Case]:
-    """The study's samplers: continuous ones on the logSNR grid and Karras' at `budgets`; the discrete ones on the
-    paper's linear tau with `steps` steps (each dividing T). lower_order_final is off: the multistep solvers'
-    last steps would be of lower order (UniPC lowers them at any step count, so its last step would be first
-    order: a local error O(h^2), a global O(h^2)); "UniPC-3, lower_order_final" shows that."""
+    """The study's samplers: the continuous ones on the logSNR grid (DEIS too, whose default is time_quadratic: one
+    grid for all) and Karras' at `budgets`; the discrete ones on the paper's linear tau with `steps` steps (each
+    dividing T, so that the grid is uniform and ends at t = 0). Singlestep DPM-Solver takes steps of its order only
+    (the "fast" schedule ends with lower orders). lower_order_final is off: it lowers the multistep solvers' last
+    orders (UniPC at any step count: its last step first order, a global O(h^2), though of small weight at t = 0
+    for a data prediction; the case "UniPC-3, lower_order_final" measures it)."""
     logsnr = {"spacing": "logSNR"}
     continuous = [
         ("DPM-Solver++(2M)", {"name": "dpm_solver_pp", "params": {"order": 2, "lower_order_final": False}}, 2),
@@ -226,37 +227,40 @@ GUIDE_ORDERS = (1, 2, 3, 4)
 
 
 def convergence_figure(panels: dict[str, dict[str, Any]], path: str | Path) -> Path:
-    """A log-log panel of RMS error against NFE per study record (one line per sampler, its fitted slope in the
-    legend, the fit range shaded, dashed guides of slope -1 ... -4), written as PNG atomically."""
+    """A log-log panel of RMS error against NFE per study record (one line per sampler, its fitted order in the
+    legend, the fit range shaded, dashed guides of orders 1-4 fanning out over it), written as PNG atomically."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5.5), squeeze=False)
-    for ax, (name, record) in zip(axes[0], panels.items()):
-        rows = record["rows"]
-        colors = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 5.5 * len(panels)), squeeze=False)
+    colors = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
+    for ax, (name, record) in zip(axes[:, 0], panels.items()):
+        rows, fit_range = record["rows"], record["setting"]["fit_range"]
         for i, r in enumerate(rows):
             ax.plot(r["nfe"], r["error"], "o-", ms=3, lw=1.2, color=colors[i % 20],
                     label=f"{r['title']}: {r['order']:.2f}")
-        _guides(ax, [v for r in rows for v in r["nfe"]], [v for r in rows for v in r["error"]])
-        ax.axvspan(*record["setting"]["fit_range"], color="0.93", zorder=0)
-        ax.set(xscale="log", yscale="log", xlabel="NFE", ylabel="RMS error of the final sample", title=name)
+        _guides(ax, fit_range, rows)
+        ax.axvspan(*fit_range, color="0.94", zorder=0)
+        ax.set(xscale="log", yscale="log", xlabel="NFE (network evaluations)", ylabel="RMS error of the final sample",
+               title=name)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=6.5, loc="lower left", title="sampler: fitted order", title_fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="sampler: fitted order",
+                  title_fontsize=7)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
     plt.close(fig)
     return Path(path)
 
 
-def _guides(ax: Any, nfe: list[int], errors: list[float]) -> None:
-    # Guides through one point at the largest NFE, a decade under the smallest error there, fanning out leftwards.
-    x1, x0 = max(nfe), min(nfe)
-    y1 = min(e for n, e in zip(nfe, errors) if n >= x1 / 2) / 10
+def _guides(ax: Any, fit_range: Sequence[float], rows: list[dict[str, Any]]) -> None:
+    # A fan from one point above every line at the fit range's start, so that each guide stays clear of the data
+    # of its own order.
+    x0, x1 = fit_range
+    y0 = 3 * max(max(e for n, e in zip(r["nfe"], r["error"]) if n >= x0) for r in rows)
     for p in GUIDE_ORDERS:
-        y0 = y1 * (x1 / x0) ** p
-        ax.plot([x0, x1], [y0, y1], "--", color="0.5", lw=0.8)
-        ax.annotate(f"order {p}", (x0 * 1.05, y0), fontsize=7, color="0.4", va="top")
-    ax.set_ylim(top=max(errors) * 3, bottom=math.exp(math.log(y1) - 1))
+        y1 = y0 * (x0 / x1) ** p
+        ax.plot([x0, x1], [y0, y1], "--", color="0.45", lw=0.9)
+        ax.annotate(f"order {p}", (x1, y1), xytext=(3, 0), textcoords="offset points", fontsize=7, color="0.3",
+                    va="center")

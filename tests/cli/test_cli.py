@@ -92,10 +92,30 @@ def test_cell_pipeline_from_the_command_line(tmp_path, capsys):
     assert record["fid_ci_low"] < record["fid"] < record["fid_ci_high"] and len(record["replicates"]["fid"]) == 200
     assert record["kid_subset_size"] == 120
     timing = json.loads((tmp_path / "cell/shard1/timing.json").read_text())
-    assert (timing["model"], timing["S"], timing["eta"], timing["spacing"], timing["shard"]) == \
-        ("digits", 10, 0.0, "linear", 1)
+    assert (timing["model"], timing["S"], timing["sampler"], timing["params"], timing["spacing"], timing["shard"]) == \
+        ("digits", 10, "eta=0.0", {"eta": 0.0}, "linear", 1)
     with np.load(tmp_path / "cell/shard0/samples.npz") as a, np.load(tmp_path / "cell/shard1/samples.npz") as b:
         assert a["images"].shape == (60, 1, 8, 8) and not np.array_equal(a["images"], b["images"])
+
+
+def test_any_sampler_from_the_command_line(tmp_path, capsys):
+    main(["sample", "digits", str(tmp_path / "cell"), "--nfe", "10", "--sampler", "{name: unipc, params: {order: 3}}",
+          "--n", "20", "--batch-size", "20", "--extractor", "digits-cnn"])
+    assert "(unipc-order=3, NFE 10)" in capsys.readouterr().out
+    timing = json.loads((tmp_path / "cell/timing.json").read_text())
+    assert (timing["sampler"], timing["network_evals"], timing["spacing"], timing["params"]["variant"]) == \
+        ("unipc-order=3", 10, "logSNR", "bh2")
+    main(["time", "digits", str(tmp_path / "t.json"), "--nfe", "9", "--sampler", "heun", "--batch-size", "4",
+          "--repeats", "1", "--warmup", "0"])
+    assert json.loads((tmp_path / "t.json").read_text())["network_evals"] == 9
+    # Before any network or extractor is loaded.
+    for args, message in ((["--nfe", "10", "--eta", "1"], "--eta goes with --steps"),
+                          (["--steps", "10", "--sampler", "heun"], "--sampler goes with --nfe"),
+                          (["--nfe", "2", "--sampler", "fpndm"], "sampler 'fpndm': NFE 2 is too small"),
+                          (["--nfe", "8", "--sampler", "{name: deis, params: {order: 9}}"], "order: 9 is not allowed"),
+                          (["--nfe", "8", "--sampler", "heun", "--spacing", "linear"], "spacing 'linear' is not one")):
+        with pytest.raises(SystemExit, match=message):
+            main(["sample", "digits", str(tmp_path / "bad"), *args, "--n", "2"])
 
 
 def test_reconstruct_and_time_commands(tmp_path, capsys):

@@ -92,7 +92,8 @@ def test_small_grid_end_to_end(small_run):
     assert float(rows["table2"][0]["value"]) > float(rows["table2"][1]["value"]) > 0
     assert rows["timing"][0]["device"].startswith("cpu") and float(rows["timing"][0]["value"]) > 0
     shards = sorted(p.parent.name for p in (small_run / "results/small/cells").rglob("shard*/stats.npz"))
-    assert len(shards) == 6 * 2 and set(shards) == {"shard0", "shard1"}  # 6 distinct cells, 2 shards each
+    # 6 distinct paper cells and 6 of the sampler study (3 samplers x 2 budgets), 2 shards each
+    assert len(shards) == 12 * 2 and set(shards) == {"shard0", "shard1"}
     html = (tables / "table1.html").read_text()
     # The paper layout of each of the 5 metrics (a header and 2 variants each) and the paired comparisons (a header
     # and 4 comparisons for each of FID, FID_inf and KID).
@@ -196,8 +197,10 @@ def test_an_unfinished_shard_is_redone_alone(small_run):
         (small_run / "results/small" / path).unlink()
     plan = snakemake(small_run, SMALL, "-n")
     assert plan.returncode == 0 and "Job stats:" in plan.stdout, plan.stdout[-3000:] + plan.stderr[-3000:]
+    # (the sampler study's table and figure are redone because their folder, tables/, was removed)
     assert job_counts(plan.stdout) == {"all": 1, "cell_metrics": 1, "sample_shard": 1, "tables": 1,
-                                       "summary": 1, "timing_figure": 1, "fid_figure": 1, "total": 7}
+                                       "summary": 1, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1,
+                                       "sampler_figure": 1, "total": 9}
     before = (cell / "shard0/stats.npz").stat().st_mtime_ns
     assert snakemake(small_run, SMALL).returncode == 0
     assert (cell / "shard0/stats.npz").stat().st_mtime_ns == before and (cell / "metrics.json").exists()
@@ -281,14 +284,15 @@ def test_paper_config_plans_the_whole_paper(tmp_path):
                              str(ROOT / "config/paper.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     # Table 1: cifar10 + celeba x 5 S x 5 variants = 50 cells; Table 3: 2 LSUN x 4 S x eta {0, 1} = 16 cells;
-    # 10 shards of 5000 each; Table 2: 7 S; Figure 4: 2 datasets x 5 S; 4 checkpoints; 4 reference sets.
+    # the sampler study: 2 datasets x (8 samplers x 8 NFE + F-PNDM's 4) = 136 cells; 10 shards of 5000 each;
+    # Table 2: 7 S; Figure 4: 2 datasets x 5 S; 4 checkpoints; 4 reference sets.
     assert job_counts(result.stdout) == {
-        "all": 1, "cell_metrics": 66, "download_celeba": 1, "download_cifar10": 1, "download_lsun": 2,
+        "all": 1, "cell_metrics": 202, "download_celeba": 1, "download_cifar10": 1, "download_lsun": 2,
         "fetch_checkpoint": 4, "fetch_inception": 1, "image_figures": 4, "prepare_celeba": 1, "prepare_cifar10": 1,
-        "prepare_lsun": 2, "reconstruct": 7, "reference_stats": 4, "sample_shard": 660, "summary": 1, "tables": 1,
-        "timing": 10, "timing_figure": 1, "fid_figure": 1, "total": 769}
+        "prepare_lsun": 2, "reconstruct": 7, "reference_stats": 4, "sample_shard": 2020, "summary": 1, "tables": 1,
+        "timing": 10, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1, "sampler_figure": 1, "total": 2267}
     readme = (ROOT / "README.md").read_text()
-    assert "| sample_shard | 660 |" in readme and "| total | 769 |" in readme  # the README's table is this plan
+    assert "| sample_shard | 2020 |" in readme and "| total | 2267 |" in readme  # the README's table is this plan
 
 
 def test_gpu_rehearsal_config_plans_an_offline_random_weight_run(tmp_path):
