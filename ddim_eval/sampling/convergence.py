@@ -249,7 +249,7 @@ def convergence_figure(panels: dict[str, dict[str, Any]], path: str | Path) -> P
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="sampler: fitted order",
                   title_fontsize=7)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Path(path)
 
