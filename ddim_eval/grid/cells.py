@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ddim_eval.data import celeba, cifar10, digits, lsun
 from ddim_eval.models.fastpath import FastPath
 from ddim_eval.models.registry import ModelSpec, get_model_spec, load_registry
 from ddim_eval.sampling.samplers import SamplerSpec, sampler_spec
+from ddim_eval.sampling.times import time_grid
 from ddim_eval.sampling.variants import variant_label
 
 FID_TABLES = ("table1", "table3")
@@ -175,12 +176,33 @@ def _budgets(config: dict[str, Any]) -> list[tuple[SamplerSpec, list[int]]]:
             for entry, spec in zip(study["samplers"], study_samplers(config))]
 
 
-def sampler_cells(config: dict[str, Any]) -> list[Cell]:
-    """Every cell of the sampler study, in config order (dataset, sampler, NFE)."""
+class StudyCell(NamedTuple):
+    dataset: str
+    sampler: SamplerSpec
+    budget: int  # the NFE budget
+    cell: Cell  # where its samples and metrics are
+
+
+def _cell_of(config: dict[str, Any], dataset: str, spec: SamplerSpec, budget: int) -> Cell:
+    # DDIM at the dataset's paper spacing is the paper's eq. 12 over tau with S = budget: the same cell as the
+    # paper's tables (the same grid, function and x_T), so it is computed once.
+    spacing_ = sampler_spacing(config, spec, dataset)
+    if spec.definition.name == "ddim" and spacing_ == spacing(config, dataset):
+        return Cell(dataset, f"S{budget}", variant_label(spec.params["eta"]), spacing_)
+    return Cell(dataset, f"NFE{budget}", spec.label, spacing_)
+
+
+def study_cells(config: dict[str, Any]) -> list[StudyCell]:
+    """Every entry of the sampler study, in config order (dataset, sampler, NFE budget), with its cell."""
     if not config.get("samplers"):
         return []
-    return [Cell(d, f"NFE{nfe}", spec.label, sampler_spacing(config, spec, d))
+    return [StudyCell(d, spec, nfe, _cell_of(config, d, spec, nfe))
             for d in config["samplers"]["datasets"] for spec, budgets in _budgets(config) for nfe in budgets]
+
+
+def sampler_cells(config: dict[str, Any]) -> list[Cell]:
+    """The cells of the sampler study, each once, in config order."""
+    return list(dict.fromkeys(s.cell for s in study_cells(config)))
 
 
 def sampler_entry(config: dict[str, Any], label: str) -> dict[str, Any]:
@@ -205,12 +227,14 @@ def _check_study(config: dict[str, Any]) -> None:
     labels = [s.label for s in specs]
     if len(set(labels)) < len(labels):
         raise ValueError(f"samplers.samplers: labels {labels} repeat; give one of the entries a label")
-    for spec, budgets in _budgets(config):
-        for nfe in budgets:
-            try:
-                spec.plan(nfe)
-            except ValueError as e:
-                raise ValueError(f"samplers.nfe: {e}") from None
+    for study in study_cells(config):
+        try:  # the grid too: a spacing the model's schedule cannot give, or more steps than T, fails here
+            plan = study.sampler.plan(study.budget)
+            time_grid(model_spec(config, study.dataset).alphas_cumprod(), study.sampler.definition.grid, plan.steps,
+                      study.cell.spacing)
+        except ValueError as e:
+            where = "" if str(e).startswith("sampler ") else f"sampler {study.sampler.label!r} at NFE {study.budget}: "
+            raise ValueError(f"samplers.nfe: {where}{e}") from None
 
 
 def shards(config: dict[str, Any]) -> list[tuple[int, int]]:

@@ -101,13 +101,15 @@ def sampler_figure(rows: Sequence[dict], published: Sequence[dict] = ()) -> plt.
             ax.plot(float(r["nfe"]), float(r["value"]), "s", mfc="none", color="black", markersize=6)
             ax.annotate(f"{r['sampler']} (published)", (float(r["nfe"]), float(r["value"])), fontsize=6,
                         xytext=(4, 2), textcoords="offset points")
+        # FID spans orders of magnitude at few evaluations: both axes logarithmic.
         ax.set(xscale="log", xlabel="network evaluations (NFE)", ylabel=f"FID ({mine[0]['extractor']})",
                title=dataset)
+        ax.set_yscale("log", nonpositive="clip")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=6)
     r = rows[0]
     fig.suptitle(f"FID against NFE, every cell from the same x_T; bars: {float(r['ci_level']):.0%} bootstrap "
-                 f"intervals (n = {r['n']}, {r['n_boot']} resamples)", fontsize=9)
+                 f"intervals (n = {r['n']}, {int(float(r['n_boot']))} resamples)", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -57,21 +57,19 @@ def collect_study(config: dict[str, Any], out: str, published_path: str | os.Pat
                   ) -> dict[str, pd.DataFrame]:
     """The study's tidy rows ("samplers") and its paired comparisons ("samplers_comparisons"), from the run's
     result files."""
-    specs = {s.label: s for s in cells.study_samplers(config)}
+    baseline = cells.study_samplers(config)[0].label
     table, fast_path = published(published_path), cells.fast_path(config).label
     records, rows = {}, []
-    for cell in cells.sampler_cells(config):
-        spec, budget = specs[cell.sampler], int(cell.size.removeprefix("NFE"))
-        records[cell.dataset, budget, cell.sampler] = record = _read(f"{out}/{cell.path}/metrics.json")
+    for dataset, spec, budget, cell in cells.study_cells(config):
+        records[dataset, budget, spec.label] = record = _read(f"{out}/{cell.path}/metrics.json")
         nfe = _read(f"{out}/{cell.path}/shard0/timing.json")["network_evals"]
-        value, source = _published_value(table, cell.dataset, spec, nfe, cell.spacing)
+        value, source = _published_value(table, dataset, spec, nfe, cell.spacing)
         for row in cell_rows(record):
             comparable = row["metric"] == "fid" and row["extractor"] == INCEPTION
-            rows.append(dict(dataset=cell.dataset, sampler=cell.sampler, title=spec.title,
-                             params=json.dumps(spec.params), nfe_budget=budget, nfe=nfe, spacing=cell.spacing,
-                             fast_path=fast_path) | row
+            rows.append(dict(dataset=dataset, sampler=spec.label, title=spec.title, params=json.dumps(spec.params),
+                             nfe_budget=budget, nfe=nfe, spacing=cell.spacing, fast_path=fast_path) | row
                         | ({"published_value": value, "published_source": source} if comparable else {}))
-    comparisons = compare_cells("samplers", records, config["intervals"]["level"], baseline=next(iter(specs)))
+    comparisons = compare_cells("samplers", records, config["intervals"]["level"], baseline=baseline)
     return {"samplers": pd.DataFrame(rows, columns=COLUMNS),
             "samplers_comparisons": comparisons.rename(columns=RENAMED)}
 
@@ -105,7 +103,7 @@ def layout(frame: pd.DataFrame, comparisons: pd.DataFrame) -> list[tuple[str, pd
         spent = block[block["nfe"] != block["nfe_budget"]]
         note = (f"Values: {metric} ({block['extractor'].iloc[0]}), n = {block['n'].iloc[0]} per cell, network run in "
                 f"{block['fast_path'].iloc[0]}. [low, high]: {block['ci_level'].iloc[0]:.0%} bootstrap interval over "
-                f"the generated samples, {block['n_boot'].iloc[0]} resamples." if not block["ci_low"].isna().all()
+                f"the generated samples, {int(block['n_boot'].iloc[0])} resamples." if not block["ci_low"].isna().all()
                 else f"Values: {metric} ({block['extractor'].iloc[0]}); no interval.")
         note += (f" Marks: * differs from {baseline} at the same NFE budget, † from the previous budget (paired "
                  "bootstrap, each comparison at the stated level, no multiplicity correction).")

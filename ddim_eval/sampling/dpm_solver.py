@@ -10,8 +10,8 @@ The convention is the authors' (LuChengTHU/dpm-solver, dpm_solver_pytorch.py) fo
   and takes its second intermediate value by the phi_2 form (the authors' x_s2). This is the authors' placement for
   the logSNR spacing. A grid of sum(orders) steps instead takes the intermediate nodes at its own nodes, r from their
   lambdas: the authors' placement for time_uniform and time_quadratic (all their evaluations lie on the NFE-step
-  grid), and diffusers' for any spacing. (The registry plans len(orders) steps whatever the spacing: the authors'
-  sampler for logSNR, not for the other two.)
+  grid), and diffusers' for any spacing. (The registry plans the grid the authors would: len(orders) steps for
+  logSNR, sum(orders) for the time spacings.)
 - Multistep `dpm_solver_pp` (2M, 3M; order 1 is DDIM): the first steps warm up with orders 1, 2; with
   `lower_order_final`, a grid of fewer than 10 steps ends with orders ..., 2, 1 (the authors' `steps < 10`; their
   docstring and diffusers say 15). `dpm_solver_multistep` is the same update for either prediction.

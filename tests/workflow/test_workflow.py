@@ -92,8 +92,9 @@ def test_small_grid_end_to_end(small_run):
     assert float(rows["table2"][0]["value"]) > float(rows["table2"][1]["value"]) > 0
     assert rows["timing"][0]["device"].startswith("cpu") and float(rows["timing"][0]["value"]) > 0
     shards = sorted(p.parent.name for p in (small_run / "results/small/cells").rglob("shard*/stats.npz"))
-    # 6 distinct paper cells and 6 of the sampler study (3 samplers x 2 budgets), 2 shards each
-    assert len(shards) == 12 * 2 and set(shards) == {"shard0", "shard1"}
+    # 6 distinct paper cells and 4 of the sampler study (Heun and the user's sampler at 2 budgets; its DDIM at the
+    # paper's spacing is the paper's eta = 0 cells), 2 shards each
+    assert len(shards) == 10 * 2 and set(shards) == {"shard0", "shard1"}
     html = (tables / "table1.html").read_text()
     # The paper layout of each of the 5 metrics (a header and 2 variants each) and the paired comparisons (a header
     # and 4 comparisons for each of FID, FID_inf and KID).
@@ -210,11 +211,11 @@ def test_demo_config_plans_every_table(tmp_path):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n"], capture_output=True, text=True,
                             env=main_install_env())
     assert result.returncode == 0, result.stderr[-3000:]
-    # Table 1: 4 S x 5 variants; the sampler study: 7 samplers x 3 NFE budgets.
-    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 41, "prepare_digits": 1, "reconstruct": 4,
-                                         "reference_stats": 1, "sample_shard": 41, "tables": 1, "timing": 4,
+    # Table 1: 4 S x 5 variants; the sampler study: 5 samplers x 2 NFE budgets, of which DDIM at 10 is Table 1's.
+    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 29, "prepare_digits": 1, "reconstruct": 4,
+                                         "reference_stats": 1, "sample_shard": 29, "tables": 1, "timing": 4,
                                          "image_figures": 1, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1,
-                                         "sampler_figure": 1, "summary": 1, "total": 100}
+                                         "sampler_figure": 1, "summary": 1, "total": 76}
 
 
 @pytest.mark.parametrize("edit, message", [
