@@ -66,3 +66,28 @@ def test_fast_path_on_cuda_agrees_with_fp32(fast, tolerance):
     assert applied == setting and notes == []
     assert x0.shape == reference.shape and x0.dtype == torch.float32
     assert (x0 - reference).abs().max().item() < tolerance
+
+
+@pytest.mark.parametrize("name", ["plms", "fpndm", "dpm_solver", "dpm_solver_pp", "unipc", "deis", "euler", "heun"])
+def test_study_samplers_run_on_cuda_without_syncs_and_match_cpu(name):
+    """Every registered sampler of the study: its coefficients are host floats, so the loop issues no host
+    synchronisation on CUDA (the network aside: the tiny U-Net's warm-up runs first), and CUDA agrees with the CPU
+    in float64 on the exact oracle."""
+    from ddim_eval.sampling.run import prepare
+
+    alphas = make_alphas_cumprod()
+    run = prepare(name, 13, alphas, "linear")
+    unet, unet_eps = tiny_unet()
+    unet.cuda()
+    x = torch.randn(4, 3, 8, 8, device="cuda")
+    run(unet_eps, x)  # warm-up outside the check (cuDNN autotuning may sync)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        run(unet_eps, x)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    shape = (3, 8, 8)
+    oracle = mixture_eps_model(demo_mixture(shape), alphas)
+    x_T = torch.randn(16, *shape, dtype=torch.float64)
+    torch.testing.assert_close(run(oracle, x_T.cuda()).cpu(), run(oracle, x_T), atol=1e-10, rtol=0)
