@@ -285,15 +285,16 @@ def test_paper_config_plans_the_whole_paper(tmp_path):
                              str(ROOT / "config/paper.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     # Table 1: cifar10 + celeba x 5 S x 5 variants = 50 cells; Table 3: 2 LSUN x 4 S x eta {0, 1} = 16 cells;
-    # the sampler study: 2 datasets x (8 samplers x 8 NFE + F-PNDM's 4) = 136 cells; 10 shards of 5000 each;
-    # Table 2: 7 S; Figure 4: 2 datasets x 5 S; 4 checkpoints; 4 reference sets.
+    # the sampler study: 2 datasets x (8 samplers x 8 NFE + F-PNDM's 4) = 136 cells, of which DDIM at S = 10, 20
+    # and 50 are Table 1's eta = 0 cells; 10 shards of 5000 each; Table 2: 7 S; Figure 4: 2 datasets x 5 S;
+    # 4 checkpoints; 4 reference sets.
     assert job_counts(result.stdout) == {
-        "all": 1, "cell_metrics": 202, "download_celeba": 1, "download_cifar10": 1, "download_lsun": 2,
+        "all": 1, "cell_metrics": 196, "download_celeba": 1, "download_cifar10": 1, "download_lsun": 2,
         "fetch_checkpoint": 4, "fetch_inception": 1, "image_figures": 4, "prepare_celeba": 1, "prepare_cifar10": 1,
-        "prepare_lsun": 2, "reconstruct": 7, "reference_stats": 4, "sample_shard": 2020, "summary": 1, "tables": 1,
-        "timing": 10, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1, "sampler_figure": 1, "total": 2267}
+        "prepare_lsun": 2, "reconstruct": 7, "reference_stats": 4, "sample_shard": 1960, "summary": 1, "tables": 1,
+        "timing": 10, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1, "sampler_figure": 1, "total": 2201}
     readme = (ROOT / "README.md").read_text()
-    assert "| sample_shard | 2020 |" in readme and "| total | 2267 |" in readme  # the README's table is this plan
+    assert "| sample_shard | 1960 |" in readme and "| total | 2201 |" in readme  # the README's table is this plan
 
 
 def test_gpu_rehearsal_config_plans_an_offline_random_weight_run(tmp_path):
@@ -320,7 +321,7 @@ def test_a_killed_run_resumes_without_redoing_finished_shards(tmp_path):
     next run says to --unlock, and after it only the unfinished work is done, the killed shard resuming after its
     last finished batch."""
     config = SMALL | {"run": "killed", "n_samples": 2000, "shard_size": 1000, "batch_size": 100,
-                      "table1": {"datasets": ["digits"], "steps": [20], "variants": [0.0]}}
+                      "table1": {"datasets": ["digits"], "steps": [20], "variants": [0.0]}, "samplers": None}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     cell = tmp_path / "results/killed/cells/digits/linear/S20/eta=0.0"
