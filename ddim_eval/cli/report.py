@@ -58,7 +58,9 @@ def _timing_rows(path: str) -> list[dict]:
     if not path.endswith(".json"):
         return _table_rows(path)
     r = json.loads(Path(path).read_text())
-    return [{"dataset": r["model"], "S": r["S"], "device": r["device"], "fast_path": r["fast_path"],
+    # A record of `time --nfe` has no S: its network evaluations are the x axis (S is DDIM's NFE).
+    steps = r["S"] if r.get("S") is not None else r["network_evals"]
+    return [{"dataset": r["model"], "S": steps, "device": r["device"], "fast_path": r["fast_path"],
              "value": r["hours_per_50k"]}]
 
 

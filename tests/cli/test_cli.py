@@ -108,6 +108,8 @@ def test_any_sampler_from_the_command_line(tmp_path, capsys):
     main(["time", "digits", str(tmp_path / "t.json"), "--nfe", "9", "--sampler", "heun", "--batch-size", "4",
           "--repeats", "1", "--warmup", "0"])
     assert json.loads((tmp_path / "t.json").read_text())["network_evals"] == 9
+    main(["timing-figure", str(tmp_path / "figure4"), str(tmp_path / "t.json")])  # NFE on the S axis
+    assert (tmp_path / "figure4.png").stat().st_size > 0
     # Before any network or extractor is loaded.
     for args, message in ((["--nfe", "10", "--eta", "1"], "--eta goes with --steps"),
                           (["--steps", "10", "--sampler", "heun"], "--sampler goes with --nfe"),
@@ -131,18 +133,21 @@ def test_reconstruct_and_time_commands(tmp_path, capsys):
     assert timing["random_weights"] and timing["network_evals"] == 2 and timing["hours_per_50k"] > 0
 
 
-@pytest.mark.parametrize("fast, pixels_differ", [(["--precision", "bf16"], (0.05, 0.9)),
-                                                  (["--channels-last"], (0.0, 0.01))])
-def test_precision_check_command(tmp_path, capsys, fast, pixels_differ):
-    """The same x_T in fp32 and in a fast setting: bf16 moves many uint8 pixels by a level or so; channels_last
-    only reorders float32 sums, so (nearly) no pixel changes and FID does not move."""
+@pytest.mark.parametrize("fast, sampler, pixels_differ", [
+    (["--precision", "bf16"], ["--steps", "10", "--eta", "1"], (0.05, 0.9)),
+    (["--channels-last"], ["--nfe", "10", "--sampler", "dpm_solver_pp"], (0.0, 0.01))])
+def test_precision_check_command(tmp_path, capsys, fast, sampler, pixels_differ):
+    """The same x_T in fp32 and in a fast setting, with the paper's sampler or any other: bf16 moves many uint8
+    pixels by a level or so; channels_last only reorders float32 sums, so (nearly) no pixel changes and FID does not
+    move."""
     main(["prepare-digits", str(tmp_path / "data")])
     main(["reference-stats", str(tmp_path / "data/train.npy"), str(tmp_path / "ref"), "--extractor", "digits-cnn"])
-    main(["precision-check", "digits", str(tmp_path / "ref/stats.npz"), "--steps", "10", "--eta", "1", "--n", "200",
+    main(["precision-check", "digits", str(tmp_path / "ref/stats.npz"), *sampler, "--n", "200",
           "--batch-size", "64", "--extractor", "digits-cnn", "--n-boot", "50", "--out", str(tmp_path / "p.json"),
           *fast])
     r = json.loads((tmp_path / "p.json").read_text())
     assert r["n"] == 200 and r["batch_size"] == 64 and r["reference"] == "fp32" and r["n_boot"] == 50
+    assert (r["sampler"], r["nfe"]) == (("eta=1.0", 10) if "--eta" in sampler else ("dpm_solver_pp", 10))
     assert pixels_differ[0] <= r["share_pixels_differ"] <= pixels_differ[1]
     assert r["fid_shift"] == pytest.approx(r["fid_fast"] - r["fid_reference"])
     assert r["fid_shift_ci_low"] <= r["fid_shift"] <= r["fid_shift_ci_high"]
