@@ -145,6 +145,7 @@ def cell_run(args: argparse.Namespace, spec: ModelSpec) -> SamplerRun:
     import yaml
 
     from ddim_eval.sampling.run import paper_run, prepare
+    from ddim_eval.sampling.samplers import as_entry
 
     if args.steps is not None:
         if args.sampler is not None:
@@ -155,7 +156,7 @@ def cell_run(args: argparse.Namespace, spec: ModelSpec) -> SamplerRun:
     if args.eta is not None:
         raise ValueError("--eta goes with --steps; with --nfe give it as a parameter: "
                          "--sampler '{name: ddim, params: {eta: 1.0}}'")
-    entry = yaml.safe_load(args.sampler or "ddim")
+    entry = as_entry(yaml.safe_load(args.sampler or "ddim"))
     if args.spacing:
-        entry = (entry if isinstance(entry, dict) else {"name": entry}) | {"spacing": args.spacing}
+        entry["spacing"] = args.spacing
     return prepare(entry, args.nfe, spec.alphas_cumprod(), spec.spacing)

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from ddim_eval.data import celeba, cifar10, digits, lsun
 from ddim_eval.models.fastpath import FastPath
 from ddim_eval.models.registry import ModelSpec, get_model_spec, load_registry
-from ddim_eval.sampling.samplers import SamplerSpec, sampler_spec
+from ddim_eval.sampling.samplers import SamplerSpec, as_entry, sampler_spec
 from ddim_eval.sampling.times import time_grid
 from ddim_eval.sampling.variants import variant_label
 
@@ -210,8 +210,7 @@ def sampler_entry(config: dict[str, Any], label: str) -> dict[str, Any]:
     takes)."""
     for entry, spec in zip(config["samplers"]["samplers"], study_samplers(config)):
         if spec.label == label:
-            entry = {"name": entry} if isinstance(entry, str) else dict(entry)
-            return {k: v for k, v in entry.items() if k != "nfe"}
+            return {k: v for k, v in as_entry(entry).items() if k != "nfe"}
     raise KeyError(f"no sampler labelled {label!r} in samplers.samplers")
 
 

@@ -25,12 +25,17 @@ MARK_NOTE = ("* differs from eta=0.0 at the same S, † differs from the previou
              "comparison at the stated level)")
 
 
-def _pairs(steps: list[int], variants: list[str], baseline: str) -> list[tuple[str, tuple, tuple]]:
-    """(kind, (S, variant), (vs S, vs variant)) for every comparison of one dataset's grid."""
-    pairs = [("S", (s, v), (prev, v)) for v in variants for prev, s in zip(steps, steps[1:])]
+def _pairs(cells: list[tuple[int, str]], baseline: str) -> list[tuple[str, tuple, tuple]]:
+    """(kind, (S, variant), (vs S, vs variant)) for every comparison of one dataset's cells (a sampler study's
+    samplers may each have their own budgets: only cells that exist are compared), in table order."""
+    variants = list(dict.fromkeys(v for _, v in cells))
+    steps = {v: sorted(s for s, w in cells if w == v) for v in variants}
+    pairs = [("S", (s, v), (prev, v)) for v in variants for prev, s in zip(steps[v], steps[v][1:])]
     against = [(v, baseline) for v in variants if baseline in variants and v != baseline]
     against = list(dict.fromkeys(against + list(zip(variants[1:], variants))))  # (0.2, 0.0) once
-    return pairs + [("variant", (s, v), (s, vs)) for s in steps for v, vs in against]
+    present = set(cells)
+    return pairs + [("variant", (s, v), (s, vs)) for s in sorted({s for s, _ in cells}) for v, vs in against
+                    if (s, v) in present and (s, vs) in present]
 
 
 def compare_cells(table: str, records: dict[tuple[str, int, str], dict], level: float,
@@ -41,11 +46,9 @@ def compare_cells(table: str, records: dict[tuple[str, int, str], dict], level: 
     rows = []
     for dataset in dict.fromkeys(d for d, _, _ in records):
         cells = {(s, v): r for (d, s, v), r in records.items() if d == dataset}
-        steps = sorted({s for s, _ in cells})
-        variants = list(dict.fromkeys(v for _, v in cells))
         metrics = [m for m in INTERVAL_METRICS if all(m in r.get("replicates", {}) for r in cells.values())]
         for metric in metrics:
-            for kind, a, b in _pairs(steps, variants, baseline):
+            for kind, a, b in _pairs(list(cells), baseline):
                 first, second = replicated(cells[a], metric), replicated(cells[b], metric)
                 paired, unpaired = paired_difference(first, second, level), unpaired_difference(first, second, level)
                 rows.append({"table": table, "dataset": dataset, "metric": metric, "kind": kind, "S": a[0],

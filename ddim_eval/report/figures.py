@@ -17,6 +17,7 @@ import torch  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
 from ddim_eval.io import atomic_path  # noqa: E402
+from ddim_eval.metrics.extractors import INCEPTION  # noqa: E402
 
 # The paper's text (Section 1 and Figure 4): 1000-step DDPM sampling of 50k images on one RTX 2080 Ti takes about
 # 20 hours at 32x32 and nearly 1000 hours at 256x256, and time grows linearly with the number of steps.
@@ -91,13 +92,13 @@ def sampler_figure(rows: Sequence[dict], published: Sequence[dict] = ()) -> plt.
     for ax, dataset in zip(axes[0], datasets):
         mine = [r for r in rows if r["dataset"] == dataset]
         for i, sampler in enumerate(dict.fromkeys(r["sampler"] for r in mine)):
-            points = sorted((int(r["nfe"]), float(r["value"]), float(r["ci_low"]), float(r["ci_high"]))
-                            for r in mine if r["sampler"] == sampler)
+            points = sorted((int(r["nfe"]), float(r["value"]), float(r["ci_low"] or "nan"),
+                             float(r["ci_high"] or "nan")) for r in mine if r["sampler"] == sampler)
             nfe, values, lows, highs = map(np.array, zip(*points))
             title = next(r["title"] for r in mine if r["sampler"] == sampler)
             ax.errorbar(nfe * 1.02**i, values, yerr=[values - lows, highs - values], fmt="o-", capsize=3,
                         markersize=4, label=f"{title} [{sampler}]")
-        for r in (p for p in published if p["dataset"] == dataset and mine[0]["extractor"] == "inception-v3-compat"):
+        for r in (p for p in published if p["dataset"] == dataset and mine[0]["extractor"] == INCEPTION):
             ax.plot(float(r["nfe"]), float(r["value"]), "s", mfc="none", color="black", markersize=6)
             ax.annotate(f"{r['sampler']} (published)", (float(r["nfe"]), float(r["value"])), fontsize=6,
                         xytext=(4, 2), textcoords="offset points")

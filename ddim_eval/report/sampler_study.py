@@ -2,9 +2,10 @@
 Markdown / HTML table and a figure, beside the numbers the samplers' papers published on the same checkpoints.
 
 Every cell of a dataset starts sample i from the same x_T, so each sampler is compared with the study's first
-sampler (the baseline, DDIM in the shipped configs) at the same NFE budget, and with itself at the previous budget,
-by paired bootstrap differences (`report.comparisons`). A published number is set beside an entry only where it is
-the same quantity: same dataset, sampler, parameters, NFE and spacing, and FID from Inception.
+sampler (the baseline, DDIM in the shipped configs) and with the sampler listed before it at the same NFE budget,
+and with itself at the previous budget, by paired bootstrap differences (`report.comparisons`; the marks show the
+first and the last). A published number is set beside an entry only where dataset, sampler, parameters, NFE and
+spacing match and the FID is Inception's; how closely each published setup maps onto ours is in the CSV's notes.
 """
 
 from __future__ import annotations
@@ -41,12 +42,17 @@ def published(path: str | os.PathLike = PUBLISHED) -> pd.DataFrame:
 
 def _published_value(table: pd.DataFrame, dataset: str, spec: SamplerSpec, nfe: int, spacing: str
                      ) -> tuple[float | None, str]:
-    """The published FID of exactly this entry, with its source; (None, "") where there is none."""
-    for r in table.itertuples():
-        if (r.dataset, r.sampler, int(r.nfe), r.spacing) == (dataset, spec.definition.name, nfe, spacing) \
-                and r.params.items() <= spec.params.items():
-            return float(r.value), r.source
-    return None, ""
+    """The published FID of this entry (same dataset, sampler, NFE, spacing; the row's parameters those of the
+    entry), with its source; a verified row before an unverified one, and the count of others where several
+    disagree; (None, "") where there is none."""
+    matches = [r for r in table.itertuples()
+               if (r.dataset, r.sampler, int(r.nfe), r.spacing) == (dataset, spec.definition.name, nfe, spacing)
+               and r.params.items() <= spec.params.items()]
+    if not matches:
+        return None, ""
+    best = sorted(matches, key=lambda r: r.verified != "yes")[0]
+    others = f" (and {len(matches) - 1} other published value(s): see the CSV)" if len(matches) > 1 else ""
+    return float(best.value), best.source + others
 
 
 def _read(path: str) -> dict[str, Any]:

@@ -68,6 +68,12 @@ def eval_eps_at(eps_model: EpsModel, x: Tensor, t: float) -> Tensor:
     return eps
 
 
+def multistep_orders(steps: int, order: int, lower_order_final: bool) -> list[int]:
+    """Each step's order in a multistep solver: the warm-up min(order, i + 1) (step i has i + 1 earlier values),
+    and with lower_order_final min(order, steps - i) (the last steps end ..., 2, 1)."""
+    return [min(order, i + 1, steps - i if lower_order_final else order) for i in range(steps)]
+
+
 def predict_x0(x: Tensor, eps: Tensor, a: float) -> Tensor:
     """x0_hat = (x_t - sqrt(1 - a_t) eps) / sqrt(a_t)."""
     return (x - math.sqrt(1.0 - a) * eps) / math.sqrt(a)

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ddim_eval.sampling.common import EpsModel, eval_eps_at
+from ddim_eval.sampling.common import EpsModel, eval_eps_at, multistep_orders
 from ddim_eval.sampling.times import TimeGrid, coefficients
 
 GAUSS_NODES = 16  # per unit interval of t: the nearest singularity of the integrand is >= 0.8 away, error ~1e-15
@@ -56,11 +56,9 @@ def _check(grid: TimeGrid, order: int) -> None:
 
 def _step_orders(grid: TimeGrid, order: int, lower_order_final: bool) -> list[int]:
     """How many eps each step's polynomial runs through."""
-    orders = []
-    for i in range(grid.steps):
-        k = min(order, i + 1, grid.steps - i if lower_order_final else order)
-        orders.append(1 if grid.sigma[i + 1] == 0 else k)
-    return orders
+    # A step into the clean data is first order: no polynomial reaches log rho = -inf.
+    return [1 if grid.sigma[i + 1] == 0 else k
+            for i, k in enumerate(multistep_orders(grid.steps, order, lower_order_final))]
 
 
 def _rho_quadrature(alphas_cumprod: np.ndarray, t_start: float, t_end: float) -> tuple[np.ndarray, np.ndarray]:

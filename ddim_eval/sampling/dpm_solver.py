@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ddim_eval.sampling.common import EpsModel, check_x, eval_eps_at
+from ddim_eval.sampling.common import EpsModel, check_x, eval_eps_at, multistep_orders
 from ddim_eval.sampling.times import TimeGrid, coefficients, time_of_lambda
 
 LOWER_ORDER_FINAL_STEPS = 10  # the authors' `if lower_order_final and steps < 10`
@@ -152,13 +152,6 @@ def dpm_solver(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, *, generator: t
 # --- multistep DPM-Solver / DPM-Solver++
 
 
-def _multistep_order(i: int, steps: int, order: int, lower_order_final: bool) -> int:
-    # Warm-up: step i has only i + 1 predictions. The authors' lower_order_final (only below 10 steps): the last
-    # steps end ..., 2, 1, which they find key to stability at very few steps.
-    k = min(order, i + 1)
-    return min(k, steps - i) if lower_order_final and steps < LOWER_ORDER_FINAL_STEPS else k
-
-
 def _multistep_update(x: Tensor, history: list[tuple[_Node, Tensor]], t: _Node, data: bool) -> Tensor:
     """The multistep step from history[-1]'s node to t of order len(history) (solver_type 'dpmsolver')."""
     s, m0 = history[-1]
@@ -190,6 +183,8 @@ def dpm_solver_multistep(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, *, or
     if prediction not in ("data", "noise"):
         raise ValueError(f"prediction must be 'data' or 'noise', got {prediction!r}")
     nodes, data = _nodes(grid), prediction == "data"
+    # The authors' lower_order_final applies only below 10 steps (key, they find, to stability at very few steps).
+    orders = multistep_orders(grid.steps, order, lower_order_final and grid.steps < LOWER_ORDER_FINAL_STEPS)
     x, history = x_T, []
     for i in range(grid.steps):
         eps = eval_eps_at(eps_model, x, nodes[i].t)
@@ -197,8 +192,7 @@ def dpm_solver_multistep(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, *, or
             x = _x0(x, eps, nodes[i])
             continue
         history = [*history, (nodes[i], _x0(x, eps, nodes[i]) if data else eps)][-order:]
-        x = _multistep_update(x, history[-_multistep_order(i, grid.steps, order, lower_order_final):],
-                              nodes[i + 1], data)
+        x = _multistep_update(x, history[-orders[i]:], nodes[i + 1], data)
     return x
 
 

@@ -29,8 +29,10 @@ class SamplerRun(NamedTuple):
         return self.fn(eps_model, x_T, self.grid, generator=generator, **self.kwargs)
 
     def describe(self) -> dict[str, Any]:
-        """What identifies the run (JSON): label, parameters, NFE, spacing and the grid's network times."""
-        return {"sampler": self.label, "params": _jsonable(self.kwargs), "nfe": self.nfe, "spacing": self.spacing,
+        """What identifies the run (JSON): label, the function that runs, parameters, NFE, spacing and the grid's
+        network times (a shard resumes only on progress made with all of these)."""
+        return {"sampler": self.label, "function": f"{self.fn.__module__}:{self.fn.__qualname__}",
+                "params": _jsonable(self.kwargs), "nfe": self.nfe, "spacing": self.spacing,
                 "grid_t": [None if math.isnan(t) else float(t) for t in self.grid.t]}
 
     @property
@@ -52,8 +54,8 @@ def prepare(spec: SamplerSpec | str | dict, budget: int, alphas_cumprod: np.ndar
     plan = spec.plan(budget)
     spacing = spec.spacing or model_spacing
     grid = time_grid(alphas_cumprod, spec.definition.grid, plan.steps, spacing)
-    # The official linear tau holds more than S steps when S does not divide T: each extra one costs an evaluation.
-    nfe = plan.nfe + grid.steps - plan.steps
+    # The official linear tau holds more than S steps when S does not divide T: each extra one costs a step's NFE.
+    nfe = plan.nfe + (grid.steps - plan.steps) * plan.nfe_per_step
     return SamplerRun(spec.label, load_function(spec.definition.function), grid, plan.kwargs, nfe, spacing)
 
 

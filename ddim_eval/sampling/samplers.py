@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddim_eval.sampling.times import GRIDS, check_spacing
+from ddim_eval.sampling.variants import parse_variant
 
 SAMPLER_ARGS = ("eps_model", "x_T", "grid")  # the positional arguments every sampler function takes
 
@@ -32,7 +33,8 @@ class Param:
 
     def check(self, key: str, value: Any) -> Any:
         if self.choices is not None:
-            if value not in self.choices or isinstance(value, bool) != isinstance(self.choices[0], bool):
+            # Of the same type too: 2.0 == 2 and True == 1, but an order must be the integer.
+            if not any(value == c and type(value) is type(c) for c in self.choices):
                 raise ValueError(f"{key}: {value!r} is not allowed; allowed: {list(self.choices)}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
@@ -46,6 +48,7 @@ class Plan:
     steps: int  # steps of the time grid
     nfe: int  # network evaluations the sampler makes over it, exactly
     kwargs: dict[str, Any]  # the sampler function's keyword arguments
+    nfe_per_step: int = 1  # what a step beyond `steps` costs (the official linear tau may hold one more)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ SAMPLERS: dict[str, SamplerDef] = {s.name: s for s in (
 )}
 
 LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.=+-")
+ALPHANUMERIC = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # "nfe" belongs to the study (its budgets for this sampler), not to the sampler.
 USER_KEYS = {"function", "grid", "nfe_per_step", "params", "spacing", "label", "nfe"}
 BUILTIN_KEYS = {"name", "params", "spacing", "label", "nfe"}
@@ -167,9 +171,9 @@ class SamplerSpec:
 
 
 def check_label(label: str) -> str:
-    if not isinstance(label, str) or not label or not set(label) <= LABEL_CHARS:
-        raise ValueError(f"sampler label {label!r} must be a non-empty string of letters, digits and _.=+- "
-                         "(it names folders)")
+    if not isinstance(label, str) or not set(label) <= LABEL_CHARS or not set(label) & ALPHANUMERIC:
+        raise ValueError(f"sampler label {label!r} must be a string of letters, digits and _.=+-, with at least one "
+                         "letter or digit (it names folders)")
     return label
 
 
@@ -196,7 +200,7 @@ def _builtin(entry: dict[str, Any]) -> SamplerSpec:
 def _per_step(nfe_per_step: int) -> Callable[[int, dict, str | None], Plan]:
     def plan(budget: int, params: dict, spacing: str | None) -> Plan:
         _need(budget, nfe_per_step, f"{nfe_per_step} evaluations per step")
-        return Plan(budget // nfe_per_step, budget // nfe_per_step * nfe_per_step, params)
+        return Plan(budget // nfe_per_step, budget // nfe_per_step * nfe_per_step, params, nfe_per_step)
     return plan
 
 
@@ -241,19 +245,24 @@ def _user(entry: dict[str, Any]) -> SamplerSpec:
     return SamplerSpec(label, definition, params, entry.get("spacing") or default_spacing)
 
 
-def _legacy(label: str) -> dict[str, Any]:
-    # The paper tables' variant labels: "eta=<v>" is DDIM at that eta, "sigma_hat" the official update.
-    if label == "sigma_hat":
-        return {"name": "sigma_hat", "label": label}
-    if label.startswith("eta="):
-        return {"name": "ddim", "params": {"eta": float(label.removeprefix("eta="))}, "label": label}
-    return {"name": label}
+def as_entry(value: str | dict[str, Any]) -> dict[str, Any]:
+    """A config entry as a mapping: a registered name, or the paper tables' variant labels ("eta=<v>": DDIM at that
+    eta; "sigma_hat": the official update), or a mapping itself; ValueError for anything else."""
+    if isinstance(value, dict):
+        return dict(value)
+    if not isinstance(value, str):
+        raise ValueError(f"sampler entry {value!r} is neither a name nor a mapping (name: ..., params: ...)")
+    if value == "sigma_hat":
+        return {"name": "sigma_hat", "label": value}
+    if value.startswith("eta="):
+        return {"name": "ddim", "params": {"eta": parse_variant(value)}, "label": value}
+    return {"name": value}
 
 
 def sampler_spec(entry: str | dict[str, Any]) -> SamplerSpec:
     """A config entry (a registered name, a legacy "eta=<v>" / "sigma_hat" label, or a mapping with `name` or a
     user's `function`) as a checked `SamplerSpec`; ValueError naming the bad key or value."""
-    entry = _legacy(entry) if isinstance(entry, str) else dict(entry)
+    entry = as_entry(entry)
     allowed = USER_KEYS if "function" in entry else BUILTIN_KEYS
     if ("function" in entry) == ("name" in entry) or set(entry) - allowed:
         raise ValueError(f"sampler entry {entry!r}: give either name (a registered sampler: {sorted(SAMPLERS)}) "

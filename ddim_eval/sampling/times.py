@@ -97,7 +97,8 @@ def integer_timesteps(grid: TimeGrid) -> list[int]:
 def _trailing(steps: int, T: int) -> list[int]:
     # Lin et al. 2023, "Common diffusion noise schedules and sample steps are flawed": start at T - 1 and step
     # back by T / S, so the top timestep is always the last training one.
-    return sorted(int(v) for v in np.round(np.arange(T, 0, -T / steps)) - 1)
+    # (np.arange(T, 0, -T / S), diffusers' form, overshoots to -1 by rounding for some S, e.g. 61.)
+    return sorted(int(v) for v in np.round(T - np.arange(steps) * T / steps) - 1)
 
 
 def _log_snr_discrete(steps: int, T: int, alphas_cumprod: np.ndarray) -> list[int]:
@@ -113,6 +114,8 @@ def discrete_grid(alphas_cumprod: np.ndarray, steps: int, spacing: str) -> TimeG
     """S integer timesteps (the paper's `linear` and `quadratic`, Lin et al.'s `trailing`, or uniform in log-SNR),
     then the clean data."""
     T = len(alphas_cumprod)
+    if steps > T:
+        raise ValueError(f"steps must be in [1, T={T}] for a discrete grid, got {steps}")
     if spacing == "trailing":
         ts = _trailing(steps, T)
     elif spacing == "logSNR":

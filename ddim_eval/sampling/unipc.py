@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ddim_eval.sampling.common import EpsModel, check_x, eval_eps_at
+from ddim_eval.sampling.common import EpsModel, check_x, eval_eps_at, multistep_orders
 from ddim_eval.sampling.times import TimeGrid
 
 VARIANTS = ("bh1", "bh2")
@@ -69,18 +69,13 @@ def _weights(lambdas: np.ndarray, alpha_next: float, i: int, p: int, variant: st
     return pred, tuple(float(v) for v in scale * rho_c[:-1] / r) + (float(scale * rho_c[-1]),)
 
 
-def step_orders(steps: int, order: int, lower_order_final: bool) -> list[int]:
-    """Each step's order: the warm-up min(order, i + 1), and with lower_order_final min(order, steps - i)."""
-    return [min(order, i + 1, steps - i if lower_order_final else order) for i in range(steps)]
-
-
 def _plan(grid: TimeGrid, order: int, variant: str, lower_order_final: bool, corrector: bool) -> list[_Step]:
     lambdas, alpha, sigma = grid.lambdas, grid.alpha, grid.sigma
     if (sigma[:-1] <= 0).any() or np.isnan(grid.t[:-1]).any() or not (np.diff(lambdas) > 0).all():
         raise ValueError(f"UniPC needs log-SNR strictly increasing, with only the last node at the clean data "
                          f"(sigma = 0); got network times {grid.t.tolist()}")
     plan = []
-    for i, p in enumerate(step_orders(grid.steps, order, lower_order_final)):
+    for i, p in enumerate(multistep_orders(grid.steps, order, lower_order_final)):
         last = i + 1 == grid.steps
         if sigma[i + 1] == 0:  # into the clean data: first order, x = m_i (see the module docstring)
             plan.append(_Step(0.0, float(alpha[i + 1]), (), None))

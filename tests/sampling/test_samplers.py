@@ -47,6 +47,11 @@ def test_labels_name_the_sampler_and_its_changed_parameters():
     ({"function": f"{__name__}:user_sampler", "params": {"gain": 2, "bias": 1}},
      r"user_sampler\(eps_model, x_T, grid, \*, generator, gain=..., bias=...\): got an unexpected keyword"),
     ({"function": f"{__name__}:user_sampler", "grid": "sigma"}, r"grid 'sigma' is unknown"),
+    ({"name": "unipc", "params": {"order": 2.0}}, r"order: 2.0 is not allowed; allowed: \[1, 2, 3\]"),
+    ({"name": "ddim", "label": ".."}, r"sampler label '..' must be .* at least one letter or digit"),
+    (5, r"sampler entry 5 is neither a name nor a mapping"),
+    (["ddim"], r"sampler entry \['ddim'\] is neither a name nor a mapping"),
+    ("eta=abc", r"could not convert|eta=abc"),
 ])
 def test_bad_entries_name_what_is_wrong(entry, message):
     with pytest.raises(ValueError, match=message):
@@ -83,6 +88,13 @@ def test_a_user_sampler_gets_its_parameters_and_the_grid():
     assert torch.equal(run(None, x), 2 * x)
 
 
+def test_a_step_beyond_the_plan_costs_the_plans_step():
+    # The official linear tau holds S + 1 steps when S does not divide T: a user's 2-evaluation step costs 2 more.
+    run = prepare({"function": f"{__name__}:user_sampler", "nfe_per_step": 2}, 12, ALPHAS, "linear")
+    assert (run.grid.steps, run.nfe) == (7, 14)
+    assert run.describe()["function"] == f"{__name__}:user_sampler"
+
+
 def test_paper_runs_are_the_paper_samplers():
     ts = timesteps(10, "quadratic")
     run = paper_run(ts, 1.0, ALPHAS, "quadratic")
@@ -98,6 +110,15 @@ def test_trailing_spacing_is_diffusers_trailing():
         scheduler.set_timesteps(steps)
         grid = time_grid(ALPHAS, "discrete", steps, "trailing")
         assert grid.t[:-1].tolist() == scheduler.timesteps.tolist()
+
+
+def test_trailing_spacing_has_exactly_s_timesteps_for_every_s():
+    # diffusers' np.arange(T, 0, -T / S) reaches t = -1 by rounding for some S (61, 103, 201, ...); ours does not.
+    for steps in range(1, 1001):
+        t = time_grid(ALPHAS, "discrete", steps, "trailing").t[:-1]
+        assert len(set(t)) == steps and t.min() >= 0 and t.max() == 999, steps
+    with pytest.raises(ValueError, match=r"steps must be in \[1, T=1000\] for a discrete grid, got 1500"):
+        time_grid(ALPHAS, "discrete", 1500, "trailing")
 
 
 def test_grids_run_from_noise_to_their_end():

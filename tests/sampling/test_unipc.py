@@ -17,11 +17,12 @@ import torch
 from diffusers import UniPCMultistepScheduler
 
 from ddim_eval.sampling import sample
+from ddim_eval.sampling.common import multistep_orders as step_orders
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model
 from ddim_eval.sampling.run import prepare
 from ddim_eval.sampling.schedule import make_alphas_cumprod
 from ddim_eval.sampling.times import continuous_grid, discrete_grid, grid_at, integer_timesteps, karras_grid
-from ddim_eval.sampling.unipc import step_orders, unipc
+from ddim_eval.sampling.unipc import unipc
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # diffusers, numpy 2
 
