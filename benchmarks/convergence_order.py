@@ -20,8 +20,8 @@ import time
 import torch
 
 from ddim_eval.io import atomic_path, save_json
+from ddim_eval.report.figures import convergence_figure, save_figure
 from ddim_eval.sampling.convergence import (
-    convergence_figure,
     convergence_study,
     default_cases,
     slope_table,
@@ -61,7 +61,7 @@ def main() -> None:
     save_json(f"{args.out}.json", {"platform": lines[0], "mixtures": records})
     with atomic_path(f"{args.out}.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
-    convergence_figure(records, f"{args.out}.png")
+    save_figure(convergence_figure(records), args.out)
 
 
 if __name__ == "__main__":

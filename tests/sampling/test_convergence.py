@@ -33,10 +33,10 @@ import numpy as np
 import pytest
 import torch
 
+from ddim_eval.report.figures import convergence_figure, save_figure
 from ddim_eval.sampling.convergence import (
     References,
     budgets_for_steps,
-    convergence_figure,
     convergence_study,
     default_cases,
     fit_order,
@@ -141,7 +141,7 @@ def test_reference_refuses_a_grid_that_does_not_end_at_t0():
 
 
 def test_figure_is_written_atomically(study, tmp_path):
-    path = convergence_figure({"smooth": study}, tmp_path / "orders.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["orders.png"]
+    png, pdf = save_figure(convergence_figure({"smooth": study}), tmp_path / "orders")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:5] == b"%PDF-"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.pdf", "orders.png"]
     assert np.isfinite([r["order"] for r in study["rows"]]).all()
