@@ -53,6 +53,10 @@ def save_json(path: str | os.PathLike, record: dict[str, Any]) -> Path:
     return Path(path)
 
 
+def load_json(path: str | os.PathLike) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
 def load_npz(path: str | os.PathLike, keys: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
     """The arrays `keys` of an `.npz` file (no pickles), or an error naming the file and what it should be."""
     path = Path(path)

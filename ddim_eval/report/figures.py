@@ -4,7 +4,7 @@ paper's 2080 Ti figures) and image mosaics for Figures 3, 5 and 6. Each figure i
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,19 @@ def timing_figure(rows: Sequence[dict]) -> plt.Figure:
     return fig
 
 
+def _interval_lines(ax: plt.Axes, rows: Sequence[dict], line: str, x: str, label: Callable[[dict], str], *,
+                    offset: float) -> None:
+    """A line per value of row[line] over row[x], the rows' intervals (ci_low, ci_high) as error bars; the lines
+    are offset by factors of `offset` on the log x axis, which keeps overlapping bars apart."""
+    for i, key in enumerate(dict.fromkeys(r[line] for r in rows)):
+        mine = [r for r in rows if r[line] == key]
+        points = sorted((int(r[x]), float(r["value"]), float(r["ci_low"] or "nan"), float(r["ci_high"] or "nan"))
+                        for r in mine)
+        xs, values, lows, highs = map(np.array, zip(*points))
+        ax.errorbar(xs * offset**i, values, yerr=[values - lows, highs - values], fmt="o-", capsize=3, markersize=4,
+                    label=label(mine[0]))
+
+
 def fid_figure(rows: Sequence[dict]) -> plt.Figure:
     """FID against S with its interval as error bars: a panel per dataset, a line per variant, from a FID table's
     rows (dataset, S, variant, metric, value, ci_low, ci_high; only metric "fid" is drawn)."""
@@ -67,13 +80,7 @@ def fid_figure(rows: Sequence[dict]) -> plt.Figure:
     fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.8), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         mine = [r for r in rows if r["dataset"] == dataset]
-        for i, variant in enumerate(dict.fromkeys(r["variant"] for r in mine)):
-            points = sorted((int(r["S"]), float(r["value"]), float(r["ci_low"] or "nan"), float(r["ci_high"] or "nan"))
-                            for r in mine if r["variant"] == variant)
-            steps, values, lows, highs = map(np.array, zip(*points))
-            # Offsets on the log axis keep overlapping bars apart.
-            ax.errorbar(steps * 1.03**i, values, yerr=[values - lows, highs - values], fmt="o-", capsize=3,
-                        markersize=4, label=variant)
+        _interval_lines(ax, mine, "variant", "S", lambda r: r["variant"], offset=1.03)
         ax.set(xscale="log", xlabel="sampling steps S", ylabel=f"FID ({mine[0]['extractor']})", title=dataset)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
@@ -92,13 +99,7 @@ def sampler_figure(rows: Sequence[dict], published: Sequence[dict] = ()) -> plt.
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.2), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         mine = [r for r in rows if r["dataset"] == dataset]
-        for i, sampler in enumerate(dict.fromkeys(r["sampler"] for r in mine)):
-            points = sorted((int(r["nfe"]), float(r["value"]), float(r["ci_low"] or "nan"),
-                             float(r["ci_high"] or "nan")) for r in mine if r["sampler"] == sampler)
-            nfe, values, lows, highs = map(np.array, zip(*points))
-            title = next(r["title"] for r in mine if r["sampler"] == sampler)
-            ax.errorbar(nfe * 1.02**i, values, yerr=[values - lows, highs - values], fmt="o-", capsize=3,
-                        markersize=4, label=f"{title} [{sampler}]")
+        _interval_lines(ax, mine, "sampler", "nfe", lambda r: f"{r['title']} [{r['sampler']}]", offset=1.02)
         for r in (p for p in published if p["dataset"] == dataset and mine[0]["extractor"] == INCEPTION):
             ax.plot(float(r["nfe"]), float(r["value"]), "s", mfc="none", color="black", markersize=6)
             ax.annotate(f"{r['sampler']} (published)", (float(r["nfe"]), float(r["value"])), fontsize=6,

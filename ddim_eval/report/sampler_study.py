@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ddim_eval.grid import cells
-from ddim_eval.io import atomic_path
+from ddim_eval.io import atomic_path, load_json
 from ddim_eval.metrics.extractors import INCEPTION
 from ddim_eval.report.comparisons import compare_cells, entry_marks
 from ddim_eval.report.tables import PAGE_STYLE, cell_rows
@@ -55,10 +55,6 @@ def _published_value(table: pd.DataFrame, dataset: str, spec: SamplerSpec, nfe: 
     return float(best.value), best.source + others
 
 
-def _read(path: str) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
-
-
 def collect_study(config: dict[str, Any], out: str, published_path: str | os.PathLike = PUBLISHED
                   ) -> dict[str, pd.DataFrame]:
     """The study's tidy rows ("samplers") and its paired comparisons ("samplers_comparisons"), from the run's
@@ -67,8 +63,8 @@ def collect_study(config: dict[str, Any], out: str, published_path: str | os.Pat
     table, fast_path = published(published_path), cells.fast_path(config).label
     records, rows = {}, []
     for dataset, spec, budget, cell in cells.study_cells(config):
-        records[dataset, budget, spec.label] = record = _read(f"{out}/{cell.path}/metrics.json")
-        nfe = _read(f"{out}/{cell.path}/shard0/timing.json")["network_evals"]
+        records[dataset, budget, spec.label] = record = load_json(f"{out}/{cell.path}/metrics.json")
+        nfe = load_json(f"{out}/{cell.path}/shard0/timing.json")["network_evals"]
         value, source = _published_value(table, dataset, spec, nfe, cell.spacing)
         for row in cell_rows(record):
             comparable = row["metric"] == "fid" and row["extractor"] == INCEPTION

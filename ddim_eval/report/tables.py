@@ -12,7 +12,6 @@ Numbers from another extractor than Inception are never compared with the paper'
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from html import escape
@@ -22,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ddim_eval.grid import cells
-from ddim_eval.io import atomic_path
+from ddim_eval.io import atomic_path, load_json
 from ddim_eval.metrics.extractors import INCEPTION
 from ddim_eval.report.comparisons import MARK_NOTE, compare_cells, entry_marks
 from ddim_eval.sampling.schedule import timesteps
@@ -57,10 +56,6 @@ def paper_values(path: str | os.PathLike = PAPER_TABLES) -> pd.DataFrame:
     return paper.rename(columns={"steps": "S", "value": "paper_value"})[[*KEYS, "paper_value"]]
 
 
-def _read(path: str) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
-
-
 def cell_rows(record: dict[str, Any], metrics: tuple[str, ...] = CELL_METRICS) -> list[dict[str, Any]]:
     """A cell's metrics record as one row per metric it holds, with the interval where it has one."""
     rows = []
@@ -77,7 +72,7 @@ def _cell_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[st
     """A FID table's cells' metrics records, keyed by (dataset, S, variant), in table order."""
     t = config[table]
     path = f"{out}/{cells.CELL_DIR}/metrics.json"
-    return {(d, s, v): _read(path.format(dataset=d, spacing=cells.spacing(config, d), size=f"S{s}", sampler=v))
+    return {(d, s, v): load_json(path.format(dataset=d, spacing=cells.spacing(config, d), size=f"S{s}", sampler=v))
             for d in t["datasets"] for s in t["steps"] for v in map(variant_label, t["variants"])}
 
 
@@ -103,7 +98,7 @@ def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str
         tables[table] = sorted(rows, key=lambda r: CELL_METRICS.index(r["metric"]))  # metric by metric
         comparisons[f"{table}_comparisons"] = compare_cells(table, records, config["intervals"]["level"])
     path = f"{out}/{cells.RECON_PATH}"
-    recon = {(d, sp, s): _recon_record(_read(path.format(dataset=d, spacing=sp, steps=s)))
+    recon = {(d, sp, s): _recon_record(load_json(path.format(dataset=d, spacing=sp, steps=s)))
              for d, sp, s in cells.recon_runs(config)}
     tables["table2"] = [dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, fast_path=record["fast_path"]) | row
                         for (d, sp, s), record in recon.items() for row in cell_rows(record, ("recon_mse",))]
@@ -113,7 +108,7 @@ def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str
         dict(dataset=d, S=s, variant="eta=0.0", spacing=sp, n=r["batch_size"], metric="hours_per_50k",
              device=r["device"], fast_path=r["fast_path"], value=r["hours_per_50k"])
         for d, sp, s in cells.timing_runs(config)
-        for r in [_read(f"{out}/{cells.TIMING_PATH.format(dataset=d, spacing=sp, steps=s)}")]]
+        for r in [load_json(f"{out}/{cells.TIMING_PATH.format(dataset=d, spacing=sp, steps=s)}")]]
     return tables, comparisons
 
 
