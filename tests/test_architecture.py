@@ -1,5 +1,5 @@
-"""The package's shape: no import cycles, small modules and functions, public names that resolve, the import paths
-of earlier versions, and a DAG build that does not import torch."""
+"""The package's shape: no import cycles, small modules and functions, public names that resolve, and a DAG build
+that does not import torch."""
 
 import ast
 import importlib
@@ -99,32 +99,12 @@ def test_public_names_resolve(package):
         assert getattr(module, name) is not None, f"ddim_eval.{package}.{name}"
 
 
-OLD_PATHS = {
-    "ddim_eval.schedule": "ddim_eval.sampling.schedule",
-    "ddim_eval.unet": "ddim_eval.models",
-    "ddim_eval.registry": "ddim_eval.models.registry",
-    "ddim_eval.checkpoints": None,  # from several rooms
-    "ddim_eval.features": "ddim_eval.metrics",
-    "ddim_eval.stats": "ddim_eval.metrics.stats",
-    "ddim_eval.oracle": "ddim_eval.sampling.oracle",
-    "ddim_eval.datasets": "ddim_eval.data.arrays",
-}
-
-
-@pytest.mark.parametrize("old, new", OLD_PATHS.items())
-def test_old_import_paths_reach_the_same_objects(old, new):
-    shim = importlib.import_module(old)
-    home = importlib.import_module(new) if new else None
-    for name in shim.__all__:
-        assert getattr(shim, name) is not None and (home is None or getattr(home, name) is getattr(shim, name)), name
-
-
 def test_readme_import_paths_work():
-    from ddim_eval import metrics, unet
+    from ddim_eval import metrics, models
     from ddim_eval.sampling import encode, sample, slerp
-    from ddim_eval.schedule import timesteps
+    from ddim_eval.sampling.schedule import timesteps
 
-    assert callable(unet.eps_model_from_unet) and callable(metrics.fid)
+    assert callable(models.eps_model_from_unet) and callable(metrics.fid)
     assert all(callable(f) for f in (encode, sample, slerp)) and timesteps(10)[:2] == [0, 100]
 
 

@@ -17,10 +17,10 @@ def test_snakemake_lint_is_clean():
 
 
 def test_snakefmt_would_change_nothing():
-    result = run(sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/")
+    result = run(sys.executable, "-m", "snakefmt", "--check", "workflow/")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_is_clean():
-    result = run(sys.executable, "-m", "ruff", "check", "ddim_eval", "tests", "benchmarks", "workflow/scripts")
+    result = run(sys.executable, "-m", "ruff", "check", "ddim_eval", "tests", "benchmarks", "workflow/scripts", ".test")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -21,32 +21,19 @@ from PIL import Image
 
 from helpers import ROOT, main_install_env
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
-SMALL = {
-    "run": "small", "batch_size": 50, "n_samples": 60, "shard_size": 30,
-    "table1": {"datasets": ["digits"], "steps": [5, 10], "variants": [0.0, "sigma_hat"]},
-    "table2": {"datasets": ["digits"], "steps": [5, 10], "n": 20},
-    "table3": {"datasets": ["digits"], "steps": [5, 10], "variants": [0.0, 1.0]},
-    "timing": {"datasets": ["digits"], "steps": [5], "batch_size": 10},
-    # The sampler study, with a user's sampler (tests/workflow/user_sampler.py) beside registered ones.
-    "samplers": {"datasets": ["digits"], "nfe": [5, 10],
-                 "samplers": ["ddim", "heun", {"function": "user_sampler:ddim_by_hand", "label": "by_hand"}]},
-    "figures": {"datasets": ["digits"], "samples": {"steps": [5, 10], "variants": [0.0, 1.0], "n": 4},
-                "consistency": {"steps": [5, 10], "n": 2}, "interpolation": {"steps": 5, "pairs": 1, "points": 3}},
-}
-
-
-def user_env(**kwargs) -> dict[str, str]:
-    """main_install_env with the user's sampler module importable, as a user's PYTHONPATH would make it."""
-    env = main_install_env(**kwargs)
-    return env | {"PYTHONPATH": os.pathsep.join([env["PYTHONPATH"], str(Path(__file__).parent)])}
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow/Snakefile")]
+TEST_DIR = ROOT / ".test"  # the small grid that users run too: its config and a user's sampler module
+SMALL = yaml.safe_load((TEST_DIR / "config/config.yaml").read_text())
 
 
 def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    """Run the workflow in `workdir` with `config`, beside the user's sampler module as in .test/ (the working
+    directory is where jobs and the DAG build import it from)."""
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
+    shutil.copy(TEST_DIR / "user_sampler.py", workdir)
     return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path), "-c", "2", *args],
-                          capture_output=True, text=True, env=user_env())
+                          capture_output=True, text=True, env=main_install_env())
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -75,8 +62,7 @@ def test_small_grid_end_to_end(small_run):
         with open(tables / f"{name}.csv", newline="") as f:
             rows[name] = list(csv.DictReader(f))
         assert re.match(r"\| dataset +\| variant +\| S=5 ", (tables / f"{name}.md").read_text())  # padded columns
-    # Tables 1 and 3 hold FID, then (as the demo config the SMALL one merges over asks) FID_inf, KID over all
-    # pairs, precision and recall.
+    # Tables 1 and 3 hold FID, then (as the small config asks) FID_inf, KID over all pairs, precision and recall.
     assert [r["metric"] for r in rows["table1"]] == [m for m in ("fid", "fid_inf", "kid_all_pairs", "precision",
                                                                  "recall") for _ in range(4)]
     rows["table1"], rows["table3"] = ([r for r in rows[t] if r["metric"] == "fid"] for t in ("table1", "table3"))
@@ -164,7 +150,7 @@ def test_figures_and_summary(small_run):
 def test_report_is_one_html_page_with_captions(small_run):
     report = small_run / "results/small/report.html"
     result = subprocess.run([*SNAKEMAKE, "--directory", str(small_run), "--configfile", str(small_run / "config.yaml"),
-                             "--report", str(report)], capture_output=True, text=True, env=user_env())
+                             "--report", str(report)], capture_output=True, text=True, env=main_install_env())
     assert result.returncode == 0, result.stderr[-3000:]
     page = report.read_text()
     assert page.count("data:image/png;") >= 4  # the figures are embedded, not linked
@@ -178,7 +164,7 @@ def test_the_install_guard_would_catch_a_missing_report_dependency(small_run, tm
     what makes the report test prove the main install suffices."""
     result = subprocess.run([*SNAKEMAKE, "--directory", str(small_run), "--configfile", str(small_run / "config.yaml"),
                              "--report", str(tmp_path / "report.html")], capture_output=True, text=True,
-                            env=user_env(also_absent=("pygments",)))
+                            env=main_install_env(also_absent=("pygments",)))
     assert result.returncode != 0 and "pygments" in result.stdout + result.stderr
 
 
@@ -230,7 +216,8 @@ def test_demo_config_plans_every_table(tmp_path):
     ({"n_samples": 2.5}, r"2.5 is not of type 'integer'.*\['n_samples'\]"),
     ({"datasets": {"digits": {"model": "imagenet64", "source": "digits", "reference_split": "train"}}},
      r"datasets.digits.model: 'imagenet64' is not a registered model"),
-    ({"datasets": {"cifar10": {"model": "cifar10", "source": "prepared", "reference_split": "train"}}},
+    ({"datasets": SMALL["datasets"] | {"cifar10": {"model": "cifar10", "source": "prepared",
+                                                   "reference_split": "train"}}},
      r"dataset 'cifar10' \(source: prepared\) needs resources/cifar10/train.npy"),
     ({"extractor": {"name": "inception-v3-compat", "weights_path": "nowhere/inception.pth"}},
      r"extractor.weights_path: nowhere/inception.pth does not exist"),
@@ -267,7 +254,9 @@ def test_bad_config_fails_before_any_job(tmp_path, edit, message):
 
 
 def test_paper_quick_config_plans_cifar10(tmp_path):
-    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "--configfile",
+    """A CIFAR-10-only config replaces the demo: nothing of digits, its sampler study, FID_inf or precision /
+    recall is planned, and keys it leaves out take the schema's defaults."""
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "-p", "--configfile",
                              str(ROOT / "config/paper-quick.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     # 4 S x eta {0, 1} cells (Table 3's eta = 0 column reuses Table 1's), 2 shards of 5000 each; the checkpoint
@@ -278,6 +267,9 @@ def test_paper_quick_config_plans_cifar10(tmp_path):
                                          "image_figures": 1, "timing_figure": 1, "fid_figure": 1, "summary": 1,
                                          "total": 43}
     assert "resources/checkpoints/ema_diffusion_cifar10_model/model-790000.ckpt" in result.stdout
+    assert "digits" not in result.stdout and "--fid-infinity" not in result.stdout
+    assert "--precision-recall" not in result.stdout and "sampler_study" not in result.stdout
+    assert "--repeats 3 " in result.stdout  # the schema's default, not the demo's 2
 
 
 def test_paper_config_plans_the_whole_paper(tmp_path):

@@ -15,7 +15,10 @@ from ddim_eval.sampling.samplers import LABEL_CHARS
 from ddim_eval.sampling.times import GRIDS
 from ddim_eval.sampling.variants import parse_variant
 
-validate(config, "../../config/schema.yaml")
+validate(config, "../schemas/config.schema.yaml")
+# A user's sampler module may sit in the working directory: jobs import it from there (`python -m` puts the working
+# directory on sys.path), and so does the check of the study's samplers below.
+sys.path.insert(0, os.getcwd())
 try:
     grid.check_config(config)
 except ValueError as e:

@@ -1,5 +1,5 @@
-"""A user's own sampler, as the README's "Your own sampler" writes one: it lives outside ddim-eval and reaches the
-grid through one config line, `{function: user_sampler:ddim_by_hand, label: by_hand}`."""
+"""A user's own sampler (docs: "Samplers"): it lives outside ddim-eval, in the workflow's working directory, and
+reaches the grid through one config line, `{function: "user_sampler:ddim_by_hand", label: by_hand}`."""
 
 import torch
 
