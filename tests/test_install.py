@@ -1,8 +1,11 @@
-"""What `pip install -e .` installs: the environment files agree with pyproject.toml, and the guard that the
-workflow tests run under makes exactly the test extra's modules absent."""
+"""What the package installs: the environment files agree with pyproject.toml, the guard that the workflow tests
+run under makes exactly the test extra's modules absent, and a wheel carries every data file the package reads."""
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -32,3 +35,43 @@ def test_the_guard_hides_the_test_extra_only():
     hidden = subprocess.run([sys.executable, "-c", "import pytest"], env=main_install_env(), capture_output=True,
                             text=True)
     assert hidden.returncode != 0 and "No module named 'pytest' (not installed by `pip install -e .`)" in hidden.stderr
+
+
+def test_a_wheel_installs_every_data_file_the_package_reads(tmp_path):
+    """Build a wheel, install it without -e into a fresh venv (the dependencies come from this environment's
+    site-packages, so nothing is downloaded), and run, outside the repository, what reads each packaged file."""
+    data_files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "ddim_eval").rglob("*")
+                        if p.is_file() and p.suffix not in (".py", ".pyc"))
+    assert len(data_files) == 5, data_files  # models.toml, two weights files, two CSV files: a new one needs a check
+    # From a copy of the sources as a clone has them: an egg-info or build folder here could supply missing files.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "results", "resources",
+                                                                "site", "__pycache__"))
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path / "dist"), str(source)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-3000:]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # This environment's packages as a plain path entry: its editable ddim_eval hook (a .pth file) is not run.
+    deps = next(p for p in map(Path, sys.path) if p.name == "site-packages" and (p / "torch").is_dir())
+    (Path(site) / "deps.pth").write_text(f"{deps}\n")
+    wheel = next((tmp_path / "dist").glob("ddim_eval-*.whl"))
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
+                                str(wheel)], capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    code = ("import ddim_eval, sys; from pathlib import Path\n"
+            "assert 'site-packages' in ddim_eval.__file__, ddim_eval.__file__\n"
+            "from ddim_eval.report import sampler_study, tables\n"
+            "print(len(tables.paper_values()), len(sampler_study.published()))\n"
+            "from ddim_eval.cli import main\n"
+            "main(['sample', 'digits', 'out', '--steps', '2', '--eta', '0', '--n', '4', '--batch-size', '4',\n"
+            "      '--extractor', 'digits-cnn'])\n")  # models.toml, the DDPM's and the CNN's weights
+    run = subprocess.run([python, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    paper_rows, published_rows = map(int, run.stdout.split()[:2])
+    assert paper_rows > 0 and published_rows > 0
+    assert (tmp_path / "out/stats.npz").exists()
