@@ -119,3 +119,16 @@ def test_the_dag_build_imports_no_torch():
             "print(sorted(m for m in ('torch', 'diffusers', 'torch_fidelity') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-2000:]
+
+
+def test_report_and_cell_metric_jobs_skip_the_heavy_imports():
+    """Every workflow job is a fresh process: the tables, summary and plots need no torch, and a cell's metrics
+    without torch-fidelity's KID or precision / recall need no torch-fidelity (seconds of imports per job)."""
+    code = ("import sys\n"
+            "import ddim_eval.report.tables, ddim_eval.report.sampler_study, ddim_eval.report.summary\n"
+            "import ddim_eval.report.figures\n"
+            "light = sorted(m for m in ('torch', 'torchvision', 'torch_fidelity', 'diffusers') if m in sys.modules)\n"
+            "import ddim_eval.cli.main, ddim_eval.metrics.scores, ddim_eval.metrics.features\n"
+            "print(light, sorted(m for m in ('torch_fidelity', 'diffusers') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[] []", result.stdout + result.stderr[-2000:]

@@ -41,10 +41,9 @@ def _merge_stats(args: argparse.Namespace) -> None:
 def _fid(args: argparse.Namespace) -> None:
     from ddim_eval.io import save_json
     from ddim_eval.metrics.distances import fid
-    from ddim_eval.metrics.extractors import INCEPTION
     from ddim_eval.metrics.features import load_feature_rows
     from ddim_eval.metrics.scores import IntervalOptions, score_cell
-    from ddim_eval.metrics.stats import check_compatible, load_stats
+    from ddim_eval.metrics.stats import INCEPTION, check_compatible, load_stats
 
     cell, ref = load_stats(args.stats), load_stats(args.ref_stats)
     check_compatible(cell, ref, str(args.stats), str(args.ref_stats))
@@ -65,11 +64,20 @@ def _fid(args: argparse.Namespace) -> None:
     print(f"{label}: {_with_interval(record, 'fid')} ({cell.n} vs {ref.n} samples)")
     if "fid_inf" in record:
         print(f"FID_inf: {_with_interval(record, 'fid_inf')}")
+    if "kid_all_pairs" in record:
+        print(f"KID over all pairs: {_with_interval(record, 'kid_all_pairs')}")
     if "kid_mean" in record:
-        print(f"KID: {record['kid_mean']:.4g} ± {record['kid_std']:.2g} (std over {args.kid_subsets} subsets); "
-              f"over all pairs: {_with_interval(record, 'kid_all_pairs')}")
+        print(f"KID (torch-fidelity): {record['kid_mean']:.4g} ± {record['kid_std']:.2g} (std over "
+              f"{args.kid_subsets} subsets)")
     if "precision" in record:
         print(f"precision {record['precision']:.4f}, recall {record['recall']:.4f}")
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
 
 
 def _with_interval(record: dict, metric: str) -> str:
@@ -147,8 +155,9 @@ def _register_statistics(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision-recall", action="store_true",
                    help="also torch-fidelity's precision and recall (k = 3; needs --ref-features)")
     p.add_argument("--device", default="cpu", help="where the bootstrap runs (cpu, cuda)")
-    p.add_argument("--kid-subsets", type=int, default=100)
-    p.add_argument("--kid-subset-size", type=int, default=1000)
+    p.add_argument("--kid-subsets", type=_count, default=100,
+                   help="subsets of torch-fidelity's KID (reported beside KID over all pairs; 0: not computed)")
+    p.add_argument("--kid-subset-size", type=_count, default=1000)
     p.add_argument("--out", default=None, help="write the numbers as JSON")
     p.set_defaults(func=_fid)
 

@@ -57,7 +57,7 @@ def registry() -> dict[str, ModelSpec]:
 
 
 def run_dir(config: dict[str, Any]) -> str:
-    """Where a run's results go: results/<run>."""
+    """Where a run's results go: `results/<run>`."""
     return f"results/{config['run']}"
 
 

@@ -42,7 +42,7 @@ def check_device(device: str) -> None:
 
 
 def claim_device(device: str) -> str:
-    """`device`, or for plain "cuda" with several visible GPUs, "cuda:<i>" of a GPU this process now holds."""
+    """`device`, or for plain "cuda" with several visible GPUs, `"cuda:<i>"` of a GPU this process now holds."""
     import torch
 
     if device != "cuda" or not torch.cuda.is_available() or torch.cuda.device_count() < 2:

@@ -14,10 +14,10 @@ import torch
 
 from ddim_eval.data.images import to_uint8
 from ddim_eval.grid.generate import shard_batches
-from ddim_eval.metrics.bootstrap import paired_difference
+from ddim_eval.metrics.bootstrap import paired_difference, replicated
 from ddim_eval.metrics.extractors import Extractor
 from ddim_eval.metrics.features import chunk_stats
-from ddim_eval.metrics.scores import IntervalOptions, replicated, score_cell
+from ddim_eval.metrics.scores import IntervalOptions, score_cell
 from ddim_eval.metrics.stats import FeatureStats
 from ddim_eval.sampling.common import EpsModel
 from ddim_eval.sampling.run import SamplerRun

@@ -10,7 +10,7 @@ this sampler against this reference. FID is biased upward at finite n, and the b
 resample's FID sits above the measured one by about the same amount), so percentiles of the replicates would be
 shifted away from their target: the interval instead takes the replicates' spread around their own mean and
 reflects it about the measured value (a basic bootstrap interval with the bootstrap's bias removed). Its coverage
-is measured in `benchmarks/bootstrap_coverage.py` (README, "Intervals").
+is measured in `benchmarks/bootstrap_coverage.py` (docs/intervals.md).
 """
 
 from __future__ import annotations
@@ -76,6 +76,13 @@ class Replicated:
 
     def interval(self, level: float) -> tuple[float, float]:
         return interval(self.value, self.replicates, level, self.floor)
+
+
+def replicated(record: dict, metric: str = "fid") -> Replicated:
+    """A cell's `metric` (one of its record's "replicates") with its bootstrap replicates, from its metrics
+    record."""
+    return Replicated(record[metric], np.asarray(record["replicates"][metric]), record["bootstrap_seed"],
+                      record["n"])
 
 
 def paired_difference(a: Replicated, b: Replicated, level: float) -> dict[str, float | bool]:

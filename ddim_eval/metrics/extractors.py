@@ -24,8 +24,8 @@ from ddim_eval.data.images import to_rgb
 from ddim_eval.fetch import OFFLINE_ENV, ChecksumError, DownloadError, cache_dir, fetch_file, file_digest
 from ddim_eval.io import atomic_path
 from ddim_eval.metrics import digits_cnn
+from ddim_eval.metrics.stats import INCEPTION
 
-INCEPTION = "inception-v3-compat"
 INCEPTION_WEIGHTS_URL = URL_INCEPTION_V3
 # torch.hub's convention: the file name ends in "-<sha256 prefix>.pth".
 INCEPTION_SHA256_PREFIX = URL_INCEPTION_V3.rsplit("-", 1)[1].removesuffix(".pth")

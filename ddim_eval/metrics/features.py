@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -13,8 +14,10 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ddim_eval.io import load_npz, save_npz
-from ddim_eval.metrics.extractors import Extractor
 from ddim_eval.metrics.stats import FeatureStats, from_features, merge, save_stats
+
+if TYPE_CHECKING:  # reading features needs no extractor, nor torch-fidelity's seconds of imports
+    from ddim_eval.metrics.extractors import Extractor
 
 
 def batches(images: np.ndarray, batch_size: int) -> Iterator[Tensor]:

@@ -55,12 +55,17 @@ def weighted_fid(features: np.ndarray, ref: FeatureStats, *,
             raise ValueError("counts must be >= 0 and draw at least 2 samples per weighting")
         out = torch.empty(len(counts), **f64)
         for b, row in enumerate(counts):
-            w = torch.as_tensor(row, **f64)
+            # Only the drawn samples: a resample holds about 63% of them and a FID_inf subset fewer, and the
+            # products below cost in proportion to the rows they read.
+            nonzero = np.flatnonzero(row)
+            drawn, w = torch.as_tensor(nonzero, device=f.device), torch.as_tensor(row[nonzero], **f64)
             m = w.sum()
-            shift = (w @ f) / m  # weighted mean - mean
+            shift = (w @ f[drawn]) / m  # weighted mean - mean
             shift_projected = shift @ root
-            cov_projected = (g.T @ (g * w[:, None]) - m * torch.outer(shift_projected, shift_projected)) / (m - 1)
-            trace_cov = (w @ squared_norms - m * shift @ shift) / (m - 1)
+            g_drawn = g[drawn]
+            cov_projected = (g_drawn.T @ (g_drawn * w[:, None]) - m * torch.outer(shift_projected, shift_projected)) \
+                / (m - 1)
+            trace_cov = (w @ squared_norms[drawn] - m * shift @ shift) / (m - 1)
             eigenvalues = _nonnegative(torch.linalg.eigvalsh(cov_projected))
             out[b] = (offset + shift).square().sum() + trace_cov + trace_ref - 2 * eigenvalues.sqrt().sum()
         return out.cpu().numpy()

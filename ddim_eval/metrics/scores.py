@@ -36,13 +36,6 @@ class IntervalOptions:
         return {"ci_level": self.level, "n_boot": self.n_boot, "ci_method": METHOD, "bootstrap_seed": self.seed}
 
 
-def replicated(record: dict, metric: str = "fid") -> Replicated:
-    """A cell's `metric` (one of its record's "replicates") with its bootstrap replicates, from its metrics
-    record."""
-    return Replicated(record[metric], np.asarray(record["replicates"][metric]), record["bootstrap_seed"],
-                      record["n"])
-
-
 def _with_interval(metric: str, estimate: Replicated, level: float) -> dict[str, float]:
     low, high = estimate.interval(level)
     return {metric: estimate.value, f"{metric}_ci_low": low, f"{metric}_ci_high": high}
@@ -70,8 +63,9 @@ def score_cell(cell: FeatureStats, ref: FeatureStats, features: np.ndarray, *,
                ref_features: np.ndarray | None = None, intervals: IntervalOptions | None = None,
                kid_subsets: int = 100, kid_subset_size: int = 1000, with_fid_infinity: bool = False,
                with_precision_recall: bool = False, device: torch.device | str = "cpu") -> dict:
-    """The cell's metrics record: FID with its interval and replicates, KID (given reference features), FID_inf
-    and precision / recall when asked, and the seconds each part took."""
+    """The cell's metrics record: FID with its interval and replicates; given reference features, KID over all
+    pairs with its interval and torch-fidelity's KID over `kid_subsets` subsets (0: not computed); FID_inf and
+    precision / recall when asked; and the seconds each part took."""
     intervals = intervals or IntervalOptions()
     check_compatible(cell, ref, "the cell", "the reference")
     if len(features) != cell.n:
@@ -89,8 +83,9 @@ def score_cell(cell: FeatureStats, ref: FeatureStats, features: np.ndarray, *,
             estimates["fid_inf"], extras["fid_inf_points"] = fid_infinity(features, ref, n_boot=intervals.n_boot,
                                                                           seed=seed, device=device)
     if ref_features is not None:
-        with _timed(seconds, "kid"):
-            extras |= kid(features, ref_features, subsets=kid_subsets, subset_size=kid_subset_size)
+        if kid_subsets:
+            with _timed(seconds, "kid"):
+                extras |= kid(features, ref_features, subsets=kid_subsets, subset_size=kid_subset_size)
         with _timed(seconds, "kid_all_pairs_bootstrap"):
             ones = np.ones((1, cell.n), np.int32)
             kids = kid_replicates(features, ref_features, np.vstack([ones, counts]), device=device)

@@ -17,6 +17,10 @@ import numpy as np
 
 from ddim_eval.io import load_npz, save_npz
 
+# The extractor of the paper's FID: torch-fidelity's TF-compatible Inception. Statistics, tables and figures compare
+# an extractor name with it; it lives here, beside what a statistics file records, so that they need no torch.
+INCEPTION = "inception-v3-compat"
+
 
 @dataclass(frozen=True)
 class FeatureStats:

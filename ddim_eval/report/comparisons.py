@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ddim_eval.metrics.bootstrap import paired_difference, unpaired_difference
-from ddim_eval.metrics.scores import replicated
+from ddim_eval.metrics.bootstrap import paired_difference, replicated, unpaired_difference
 
 BASELINE = "eta=0.0"
 # The metrics whose bootstrap replicates cells (and Table 2's reconstructions) keep.

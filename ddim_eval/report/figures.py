@@ -14,11 +14,9 @@ matplotlib.use("Agg")  # files only; no display on cluster nodes
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torchvision.utils import make_grid  # noqa: E402
 
 from ddim_eval.io import atomic_path  # noqa: E402
-from ddim_eval.metrics.extractors import INCEPTION  # noqa: E402
+from ddim_eval.metrics.stats import INCEPTION  # noqa: E402
 
 # The paper's text (Section 1 and Figure 4): 1000-step DDPM sampling of 50k images on one RTX 2080 Ti takes about
 # 20 hours at 32x32 and nearly 1000 hours at 256x256, and time grows linearly with the number of steps.
@@ -28,7 +26,7 @@ FORMATS = ("png", "pdf")
 
 
 def save_figure(fig: plt.Figure, stem: str | os.PathLike) -> list[Path]:
-    """Write `fig` to <stem>.png and <stem>.pdf, each atomically, and close it."""
+    """Write `fig` to `<stem>.png` and `<stem>.pdf`, each atomically, and close it."""
     paths = []
     for fmt in FORMATS:
         path = Path(f"{stem}.{fmt}")
@@ -155,6 +153,10 @@ def _guides(ax: Any, fit_range: Sequence[float], rows: list[dict[str, Any]]) -> 
 
 def _mosaic(images: np.ndarray, nrow: int) -> np.ndarray:
     """uint8 [N, C, H, W] -> one HWC mosaic with `nrow` images per row and a 1-pixel white border."""
+    # Imported here: the plots (timing, FID, samplers) need no torch, and torchvision takes seconds to import.
+    import torch
+    from torchvision.utils import make_grid
+
     grid = make_grid(torch.from_numpy(np.ascontiguousarray(images)), nrow=nrow, padding=1, pad_value=255)
     return grid.permute(1, 2, 0).numpy()
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ddim_eval.grid import cells
 from ddim_eval.io import atomic_path, load_json
-from ddim_eval.metrics.extractors import INCEPTION
+from ddim_eval.metrics.stats import INCEPTION
 from ddim_eval.report.comparisons import compare_cells, entry_marks
 from ddim_eval.report.tables import PAGE_STYLE, cell_rows
 from ddim_eval.sampling.samplers import SamplerSpec

@@ -1,5 +1,5 @@
 """A run's standalone Markdown summary: what was run, Tables 1-3 and the timings beside the paper's numbers, and
-the figures, linked by paths relative to the summary (results/<run>/summary.md)."""
+the figures, linked by paths relative to the summary (`results/<run>/summary.md`)."""
 
 from __future__ import annotations
 

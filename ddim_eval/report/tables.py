@@ -6,7 +6,7 @@ for the same entry (where the paper has one) and the difference. The Markdown an
 as the paper does, each entry "ours [low, high] (paper)", mark with "!" an entry further from the paper than
 TOLERANCE (relative): 10% for FID, 50% for Table 2's reconstruction error (printed by the paper to one or two
 significant digits), and with "*" / "†" an entry that differs significantly from eta = 0 at its S / from the
-previous S (report.comparisons; the comparisons are listed under the table and in <table>_comparisons.csv).
+previous S (report.comparisons; the comparisons are listed under the table and in `<table>_comparisons.csv`).
 Numbers from another extractor than Inception are never compared with the paper's FID.
 """
 
@@ -22,7 +22,7 @@ import pandas as pd
 
 from ddim_eval.grid import cells
 from ddim_eval.io import atomic_path, load_json
-from ddim_eval.metrics.extractors import INCEPTION
+from ddim_eval.metrics.stats import INCEPTION
 from ddim_eval.report.comparisons import MARK_NOTE, compare_cells, entry_marks
 from ddim_eval.sampling.schedule import timesteps
 from ddim_eval.sampling.variants import variant_label
@@ -126,7 +126,7 @@ def tidy(table: str, records: list[dict[str, Any]], paper: pd.DataFrame) -> pd.D
 
 def collect(config: dict[str, Any], out: str, paper_path: str | os.PathLike = PAPER_TABLES
             ) -> dict[str, pd.DataFrame]:
-    """Each table's tidy rows, and each FID table's comparisons ("<table>_comparisons"), from a run's result
+    """Each table's tidy rows, and each FID table's comparisons (`<table>_comparisons`), from a run's result
     files."""
     paper = paper_values(paper_path)
     measured, comparisons = _measured(config, out)
@@ -171,7 +171,7 @@ def _blocks(frame: pd.DataFrame) -> list[pd.DataFrame]:
 
 def paper_layout(frame: pd.DataFrame, comparisons: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
     """The paper's layout of a tidy table of one metric: a line per (dataset, variant) in order of appearance, S
-    across ("S=<s>" columns), and the note that says what the values and marks are."""
+    across (`S=<s>` columns), and the note that says what the values and marks are."""
     marks = entry_marks(comparisons) if comparisons is not None and len(comparisons) else {}
     wide = (frame.assign(entry=_entries(frame, marks))
             .pivot_table(index=["dataset", "variant"], columns="S", values="entry", aggfunc="first", sort=False)
@@ -189,7 +189,7 @@ def paper_layout(frame: pd.DataFrame, comparisons: pd.DataFrame | None = None) -
     bias = (" FID is biased upward at finite n (more samples give a lower FID): the interval is about sampling noise "
             "at this n, not about FID at infinitely many samples." if (frame["metric"] == "fid").any() else "")
     ran = ", ".join(sorted(set(frame["fast_path"]) - {""}))
-    notes = [f"Values: {what}.", f"Network run in {ran} (fast path: README, \"Fast path\")." if ran else "",
+    notes = [f"Values: {what}.", f"Network run in {ran} (fast path: docs, \"Fast path\")." if ran else "",
              _interval_note(frame) + bias, compared, f"Marks: {MARK_NOTE}." if marked else ""]
     return wide, " ".join(n for n in notes if n)
 
@@ -237,7 +237,7 @@ def html(table: str, frame: pd.DataFrame, comparisons: pd.DataFrame | None = Non
 
 def write_tables(tables: dict[str, pd.DataFrame], paths: Iterable[str | os.PathLike]) -> None:
     """Write `<name>.csv`, `<name>.md` or `<name>.html` for each table to the given paths (matched by file
-    name), atomically; a table's Markdown and HTML include its comparisons ("<name>_comparisons") where it has
+    name), atomically; a table's Markdown and HTML include its comparisons (`<name>_comparisons`) where it has
     them."""
     for path in map(Path, paths):
         frame, comparisons = tables[path.stem], tables.get(f"{path.stem}_comparisons")

@@ -246,7 +246,7 @@ def _user(entry: dict[str, Any]) -> SamplerSpec:
 
 
 def as_entry(value: str | dict[str, Any]) -> dict[str, Any]:
-    """A config entry as a mapping: a registered name, or the paper tables' variant labels ("eta=<v>": DDIM at that
+    """A config entry as a mapping: a registered name, or the paper tables' variant labels (`"eta=<v>"`: DDIM at that
     eta; "sigma_hat": the official update), or a mapping itself; ValueError for anything else."""
     if isinstance(value, dict):
         return dict(value)
@@ -260,7 +260,7 @@ def as_entry(value: str | dict[str, Any]) -> dict[str, Any]:
 
 
 def sampler_spec(entry: str | dict[str, Any]) -> SamplerSpec:
-    """A config entry (a registered name, a legacy "eta=<v>" / "sigma_hat" label, or a mapping with `name` or a
+    """A config entry (a registered name, a legacy `"eta=<v>"` / `"sigma_hat"` label, or a mapping with `name` or a
     user's `function`) as a checked `SamplerSpec`; ValueError naming the bad key or value."""
     entry = as_entry(entry)
     allowed = USER_KEYS if "function" in entry else BUILTIN_KEYS

@@ -21,7 +21,7 @@ def check_eta(eta: Eta) -> Eta:
 
 
 def variant_label(variant: Eta) -> str:
-    """A cell's variant label: "eta=<float>" or "sigma_hat"."""
+    """A cell's variant label: `"eta=<float>"` or `"sigma_hat"`."""
     return SIGMA_HAT if variant == SIGMA_HAT else f"eta={float(variant)}"
 
 

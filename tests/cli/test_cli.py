@@ -90,7 +90,14 @@ def test_cell_pipeline_from_the_command_line(tmp_path, capsys):
     record = json.loads((tmp_path / "fid.json").read_text())
     assert record["extractor"] == "digits-cnn" and record["n"] == 120 and record["fid"] > 0
     assert record["fid_ci_low"] < record["fid"] < record["fid_ci_high"] and len(record["replicates"]["fid"]) == 200
-    assert record["kid_subset_size"] == 120
+    assert record["kid_subset_size"] == 120 and "kid_all_pairs" in record
+    # --kid-subsets 0: KID over all pairs only (torch-fidelity's subset KID is for published numbers).
+    main(["fid", str(tmp_path / "cell/stats.npz"), str(tmp_path / "ref/stats.npz"), "--features",
+          str(tmp_path / "cell/shard0/features.npz"), str(tmp_path / "cell/shard1/features.npz"), "--ref-features",
+          str(tmp_path / "ref/features.npz"), "--kid-subsets", "0", "--out", str(tmp_path / "fid0.json")])
+    without = json.loads((tmp_path / "fid0.json").read_text())
+    assert "kid_mean" not in without and without["kid_all_pairs"] == record["kid_all_pairs"]
+    assert "KID (torch-fidelity)" not in capsys.readouterr().out
     timing = json.loads((tmp_path / "cell/shard1/timing.json").read_text())
     assert (timing["model"], timing["S"], timing["sampler"], timing["params"], timing["spacing"], timing["shard"]) == \
         ("digits", 10, "eta=0.0", {"eta": 0.0}, "linear", 1)

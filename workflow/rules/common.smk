@@ -108,11 +108,12 @@ def fast_path_args():
 
 
 def metric_args():
-    return " ".join(
+    flags = [
         flag
         for flag, key in (("--fid-infinity", "fid_infinity"), ("--precision-recall", "precision_recall"))
         if config[key]
-    )
+    ]
+    return " ".join([*flags, f"--kid-subsets {config['kid_subsets']}"])
 
 
 def sampler_args(wildcards):
