@@ -5,8 +5,8 @@ Each job's start and end come from `.snakemake/metadata/` (one record per output
 times). Job seconds add up to more than the wall time when jobs run side by side.
 
 Usage: python benchmarks/first_command.py [--commit REV] [--out benchmarks/results/first_command_cpu-2core]
-It writes OUT.json and OUT.md, and copies the demo's Table 1 and sampler study (the expected results the docs show)
-to OUT_table1.md and OUT_samplers.md.
+It writes OUT.json and OUT.md, and copies the demo's tables (the expected results the docs show) to
+OUT_{table1,table2,timing,samplers}.md.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def main() -> None:
     out = Path(args.out)
     save_json(out.with_suffix(".json"), result)
     out.with_suffix(".md").write_text(markdown(result))
-    for table in ("table1", "samplers"):
+    for table in ("table1", "table2", "timing", "samplers"):
         source = clone / f"results/demo/tables/{table}.md"
         if source.is_file():
             shutil.copy(source, f"{out}_{table}.md")
