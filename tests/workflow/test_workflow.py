@@ -273,7 +273,8 @@ def test_paper_quick_config_plans_cifar10(tmp_path):
 
 
 def test_paper_config_plans_the_whole_paper(tmp_path):
-    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "--configfile",
+    """The README's one-GPU command, planned."""
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "--resources", "gpu=1", "--configfile",
                              str(ROOT / "config/paper.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     # Table 1: cifar10 + celeba x 5 S x 5 variants = 50 cells; Table 3: 2 LSUN x 4 S x eta {0, 1} = 16 cells;
@@ -287,6 +288,14 @@ def test_paper_config_plans_the_whole_paper(tmp_path):
         "timing": 10, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1, "sampler_figure": 1, "total": 2201}
     plan = (ROOT / "docs/paper.md").read_text()
     assert "| sample_shard | 1960 |" in plan and "| total | 2201 |" in plan  # the docs' table is this plan
+
+
+def test_the_slurm_profile_plans_a_paper_config(tmp_path):
+    """The README's SLURM command, planned (submitting jobs needs a cluster)."""
+    result = subprocess.run([*SNAKEMAKE, "--profile", str(ROOT / "profiles/slurm"), "--directory", str(tmp_path), "-n",
+                             "--configfile", str(ROOT / "config/paper-quick.yaml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert job_counts(result.stdout)["sample_shard"] == 16
 
 
 def test_gpu_rehearsal_config_plans_an_offline_random_weight_run(tmp_path):
