@@ -37,6 +37,9 @@ sinfo
 mkdir -p "$work"
 cat > "$work/config.yaml" <<CONF
 run: slurm-check
+extractor: {name: digits-cnn}
+datasets:
+  digits: {model: digits, source: digits, reference_split: train, recon_split: test}
 batch_size: 50
 n_samples: 60
 shard_size: 30
