@@ -108,27 +108,31 @@ def test_readme_import_paths_work():
     assert all(callable(f) for f in (encode, sample, slerp)) and timesteps(10)[:2] == [0, 100]
 
 
+HEAVY = ("torch", "torchvision", "torch_fidelity", "diffusers")  # seconds of imports each, in every job
+
+
+def heavy_imports(code: str) -> list[str]:
+    """The HEAVY modules a fresh Python process has loaded after running `code`."""
+    code += f"\nimport sys; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return ast.literal_eval(result.stdout.strip().splitlines()[-1])
+
+
 def test_the_dag_build_imports_no_torch():
     """What common.smk imports (the grid, its config checks, the registry, variants, data sources) stays light."""
-    code = ("import sys, yaml\n"
-            "from ddim_eval import grid\n"
-            "from ddim_eval.sampling.variants import parse_variant\n"
-            "from ddim_eval.data import celeba, lsun\n"
-            f"config = yaml.safe_load(open({str(ROOT / 'config/config.yaml')!r}))\n"
-            "grid.check_config(config); grid.fid_cells(config); grid.model_spec(config, 'digits'); grid.CELL_DIR\n"
-            "print(sorted(m for m in ('torch', 'diffusers', 'torch_fidelity') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-2000:]
+    assert heavy_imports("import yaml\n"
+                         "from ddim_eval import grid\n"
+                         "from ddim_eval.sampling.variants import parse_variant\n"
+                         "from ddim_eval.data import celeba, lsun\n"
+                         f"config = yaml.safe_load(open({str(ROOT / 'config/config.yaml')!r}))\n"
+                         "grid.check_config(config); grid.fid_cells(config); grid.model_spec(config, 'digits')\n"
+                         "grid.CELL_DIR") == []
 
 
 def test_report_and_cell_metric_jobs_skip_the_heavy_imports():
     """Every workflow job is a fresh process: the tables, summary and plots need no torch, and a cell's metrics
-    without torch-fidelity's KID or precision / recall need no torch-fidelity (seconds of imports per job)."""
-    code = ("import sys\n"
-            "import ddim_eval.report.tables, ddim_eval.report.sampler_study, ddim_eval.report.summary\n"
-            "import ddim_eval.report.figures\n"
-            "light = sorted(m for m in ('torch', 'torchvision', 'torch_fidelity', 'diffusers') if m in sys.modules)\n"
-            "import ddim_eval.cli.main, ddim_eval.metrics.scores, ddim_eval.metrics.features\n"
-            "print(light, sorted(m for m in ('torch_fidelity', 'diffusers') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0 and result.stdout.strip() == "[] []", result.stdout + result.stderr[-2000:]
+    without torch-fidelity's KID or precision / recall need no torch-fidelity."""
+    assert heavy_imports("import ddim_eval.report.tables, ddim_eval.report.sampler_study, ddim_eval.report.summary\n"
+                         "import ddim_eval.report.figures") == []
+    assert heavy_imports("import ddim_eval.cli.main, ddim_eval.metrics.scores, ddim_eval.metrics.features") == ["torch"]

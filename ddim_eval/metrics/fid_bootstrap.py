@@ -63,8 +63,8 @@ def weighted_fid(features: np.ndarray, ref: FeatureStats, *,
             shift = (w @ f[drawn]) / m  # weighted mean - mean
             shift_projected = shift @ root
             g_drawn = g[drawn]
-            cov_projected = (g_drawn.T @ (g_drawn * w[:, None]) - m * torch.outer(shift_projected, shift_projected)) \
-                / (m - 1)
+            gram = g_drawn.T @ (g_drawn * w[:, None])
+            cov_projected = (gram - m * torch.outer(shift_projected, shift_projected)) / (m - 1)
             trace_cov = (w @ squared_norms[drawn] - m * shift @ shift) / (m - 1)
             eigenvalues = _nonnegative(torch.linalg.eigvalsh(cov_projected))
             out[b] = (offset + shift).square().sum() + trace_cov + trace_ref - 2 * eigenvalues.sqrt().sum()
