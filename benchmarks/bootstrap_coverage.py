@@ -12,8 +12,9 @@ import argparse
 import json
 import time
 
+from interval_coverage import GaussianCells, measure_coverage, measure_infinity_coverage
+
 from ddim_eval.io import save_json
-from ddim_eval.metrics.coverage import GaussianCells, measure_coverage, measure_infinity_coverage
 
 
 def main() -> None:

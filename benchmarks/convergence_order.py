@@ -1,4 +1,4 @@
-"""Convergence order of every sampler on the exact Gaussian-mixture oracle (`ddim_eval.sampling.convergence`).
+"""Convergence order of every sampler on the exact Gaussian-mixture oracle (`benchmarks/convergence_study.py`).
 
 Two mixtures, same samplers, same x_T: "smooth" (`demo_mixture`'s means and weights with its stds widened 4x; the one
 tests/sampling/test_convergence.py asserts) and "demo" (`demo_mixture` itself, stds 0.05-0.2, whose near-discontinuous
@@ -18,15 +18,16 @@ import platform
 import time
 
 import torch
-
-from ddim_eval.io import atomic_path, save_json
-from ddim_eval.report.figures import convergence_figure, save_figure
-from ddim_eval.sampling.convergence import (
+from convergence_study import (
+    convergence_figure,
     convergence_study,
     default_cases,
     slope_table,
     study_mixture,
 )
+
+from ddim_eval.io import atomic_path, save_json
+from ddim_eval.report.figures import save_figure
 
 BUDGETS = (10, 20, 40, 80, 160, 320, 640, 1280)
 DISCRETE_STEPS = (10, 20, 25, 40, 50, 100, 125, 200, 250, 500)

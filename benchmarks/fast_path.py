@@ -18,14 +18,14 @@ import time
 
 import torch
 from diffusers import UNet2DModel
+from diffusers_peers import diffusers_sample
 from torch.utils.flop_counter import FlopCounterMode
 
 from ddim_eval.io import save_json
-from ddim_eval.metrics.timing import best_wall_time, device_name
 from ddim_eval.models.fastpath import FastPath, fast_eps_model
 from ddim_eval.models.registry import get_model_spec
-from ddim_eval.sampling import sample, timesteps
-from ddim_eval.sampling.peers import diffusers_sample
+from ddim_eval.sampling import discrete_grid, sample
+from ddim_eval.wallclock import best_wall_time, device_name
 
 # Dense (no sparsity) bf16 tensor-core peaks, FLOP/s, from the vendors' data sheets.
 BF16_PEAK = {"H100 80GB HBM3": 989e12, "H100 PCIe": 756e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12,
@@ -93,7 +93,7 @@ def main() -> None:
         spec = get_model_spec(name)
         flops = flops_per_image(UNet2DModel(**spec.unet_config()).to(device), spec.image_shape, device)
         batches = args.batch_256 if spec.image_shape[-1] >= 256 and args.batch_256 else args.batch
-        ts = timesteps(args.steps, "linear", spec.T)
+        grid = discrete_grid(spec.alphas_cumprod(), args.steps, "linear")
         for batch in batches:
             x_T = torch.randn(batch, *spec.image_shape, generator=torch.Generator().manual_seed(0)).to(device)
             measured = []
@@ -105,7 +105,7 @@ def main() -> None:
                     torch.cuda.reset_peak_memory_stats(device)
                 def run(eps=eps, diffusers=ROWS[row] is None):
                     with torch.no_grad():
-                        return diffusers_sample(eps, x_T, args.steps, 0.0) if diffusers else sample(eps, x_T, ts, 0.0)
+                        return diffusers_sample(eps, x_T, args.steps, 0.0) if diffusers else sample(eps, x_T, grid, 0.0)
 
                 seconds = best_wall_time(run, device, warmup=1, repeats=args.repeats)
                 rate = batch / seconds

@@ -28,8 +28,8 @@ from ddim_eval.metrics.features import batches, extract, load_features
 from ddim_eval.metrics.fid_bootstrap import fid_replicates
 from ddim_eval.metrics.stats import from_features
 from ddim_eval.models import eps_model_from_unet, get_model_spec, load_unet
-from ddim_eval.sampling import timesteps
-from ddim_eval.sampling.run import paper_run
+from ddim_eval.sampling.run import prepare
+from ddim_eval.sampling.samplers import paper_entry
 
 
 def summarize(values: np.ndarray, boot_sds: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> dict[str, float]:
@@ -55,16 +55,15 @@ def main() -> None:
     extractor = load_extractor("digits-cnn")
     eps_model = eps_model_from_unet(load_unet(spec))
     _, ref = extract(extractor, batches(digits.load("train")[0], 500), progress=False)
-    ts = timesteps(args.steps, spec.spacing)
     counts = resample_counts(args.n, args.n_boot, seed=0)
+    runs = {eta: prepare(paper_entry(eta), args.steps, spec.alphas_cumprod(), spec.spacing) for eta in args.eta}
     cells: dict[str, list[Replicated]] = {}
     for eta in args.eta:
         for k in range(args.shards):
             out = Path(args.work) / f"n{args.n}" / f"S{args.steps}" / f"eta={eta}" / f"shard{k}"
             if not (out / "features.npz").exists():
                 generate_cell(eps_model, spec.name, out, shape=spec.image_shape,
-                              run=paper_run(ts, eta, spec.alphas_cumprod()), n=args.n, shard=k, extractor=extractor,
-                              batch_size=500, progress=False)
+                              run=runs[eta], n=args.n, shard=k, extractor=extractor, batch_size=500, progress=False)
             f = load_features(out / "features.npz")
             estimate = fid(from_features(f, extractor.name, extractor.layer), ref)
             cells.setdefault(str(eta), []).append(Replicated(estimate, fid_replicates(f, ref, counts), 0, args.n))

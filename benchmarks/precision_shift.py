@@ -22,12 +22,12 @@ from ddim_eval.grid.precision import precision_check
 from ddim_eval.io import save_json
 from ddim_eval.metrics.extractors import load_extractor
 from ddim_eval.metrics.features import batches, extract
-from ddim_eval.metrics.timing import device_name
 from ddim_eval.models.checkpoints import load_unet
 from ddim_eval.models.fastpath import FastPath, fast_eps_model
 from ddim_eval.models.registry import get_model_spec
-from ddim_eval.sampling.run import paper_run
-from ddim_eval.sampling.schedule import timesteps
+from ddim_eval.sampling.run import prepare
+from ddim_eval.sampling.samplers import paper_entry
+from ddim_eval.wallclock import device_name
 
 
 def main() -> None:
@@ -57,7 +57,7 @@ def main() -> None:
         for S in args.steps:
             for eta in args.eta:
                 r = precision_check(reference, fast, spec.name, shape=spec.image_shape,
-                                    run=paper_run(timesteps(S, spec.spacing, spec.T), eta, spec.alphas_cumprod()),
+                                    run=prepare(paper_entry(eta), S, spec.alphas_cumprod(), spec.spacing),
                                     n=args.n, shard=0, extractor=extractor,
                                     ref_stats=ref_stats, batch_size=args.batch_size, device=args.device,
                                     progress=False)

@@ -13,10 +13,10 @@ import platform
 import time
 
 import torch
+from diffusers_peers import diffusers_sample
 
 from ddim_eval.models import build_unet, eps_model_from_unet, get_model_spec
-from ddim_eval.sampling import sample, timesteps
-from ddim_eval.sampling.peers import diffusers_sample
+from ddim_eval.sampling import discrete_grid, make_alphas_cumprod, sample
 
 
 def best_seconds(fns, device, repeats):
@@ -59,8 +59,8 @@ def main() -> None:
                 for S in args.steps:
                     x_T = torch.randn(batch, 3, 32, 32, device=device)
                     g = torch.Generator(device=device).manual_seed(0)
-                    ts = timesteps(S, "linear")
-                    ours, peer = best_seconds([lambda: sample(eps_model, x_T, ts, args.eta, generator=g),
+                    grid = discrete_grid(make_alphas_cumprod(), S, "linear")
+                    ours, peer = best_seconds([lambda: sample(eps_model, x_T, grid, args.eta, generator=g),
                                                lambda: diffusers_sample(eps_model, x_T, S, args.eta, generator=g)],
                                               device, args.repeats)
                     per = lambda s: s / batch / S  # noqa: E731

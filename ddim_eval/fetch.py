@@ -1,4 +1,5 @@
-"""Files from the internet, verified: a download cache, resumable downloads, checksums, and the offline switch.
+"""Files from the internet, verified: a download cache, resumable downloads, checksums, the offline switch, and
+weights read safely (safetensors: a format that cannot carry code).
 
 Every fetched file (checkpoints, dataset archives, extractor weights) lands atomically: a `.part` file, verified,
 then renamed. An interrupted download resumes from the `.part` file where the server allows it and restarts
@@ -32,6 +33,21 @@ class ChecksumError(FetchError):
 
 class DownloadError(FetchError):
     pass
+
+
+class CheckpointError(FetchError):
+    """A checkpoint that cannot be loaded: corrupt, truncated, of another layout, or holding more than tensors."""
+
+
+def load_safetensors(path: Path) -> dict:
+    """A state dict of tensors stored as safetensors."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"cannot read {path} as safetensors: {e}") from None
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:

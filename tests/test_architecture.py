@@ -102,7 +102,7 @@ def test_public_names_resolve(package):
 def test_readme_import_paths_work():
     from ddim_eval import metrics, models
     from ddim_eval.sampling import encode, sample, slerp
-    from ddim_eval.sampling.schedule import timesteps
+    from ddim_eval.sampling.times import timesteps
 
     assert callable(models.eps_model_from_unet) and callable(metrics.fid)
     assert all(callable(f) for f in (encode, sample, slerp)) and timesteps(10)[:2] == [0, 100]
@@ -123,7 +123,7 @@ def test_the_dag_build_imports_no_torch():
     """What common.smk imports (the grid, its config checks, the registry, variants, data sources) stays light."""
     assert heavy_imports("import yaml\n"
                          "from ddim_eval import grid\n"
-                         "from ddim_eval.sampling.variants import parse_variant\n"
+                         "from ddim_eval.sampling.samplers import paper_entry\n"
                          "from ddim_eval.data import celeba, lsun\n"
                          f"config = yaml.safe_load(open({str(ROOT / 'config/config.yaml')!r}))\n"
                          "grid.check_config(config); grid.fid_cells(config); grid.model_spec(config, 'digits')\n"
@@ -136,3 +136,27 @@ def test_report_and_cell_metric_jobs_skip_the_heavy_imports():
     assert heavy_imports("import ddim_eval.report.tables, ddim_eval.report.sampler_study, ddim_eval.report.summary\n"
                          "import ddim_eval.report.figures") == []
     assert heavy_imports("import ddim_eval.cli.main, ddim_eval.metrics.scores, ddim_eval.metrics.features") == ["torch"]
+
+
+# Lowest first: a module may import from its own layer and the layers below it, never from a layer above.
+LAYERS = [{"ddim_eval.fetch", "ddim_eval.io", "ddim_eval.wallclock"}, {"ddim_eval.sampling"}, {"ddim_eval.data"},
+          {"ddim_eval.models"}, {"ddim_eval.metrics"}, {"ddim_eval.grid"}, {"ddim_eval.report"}, {"ddim_eval.cli"}]
+
+
+def layer_of(module: str) -> int:
+    for i, layer in enumerate(LAYERS):
+        if any(module == top or module.startswith(top + ".") for top in layer):
+            return i
+    raise KeyError(module)
+
+
+def upward_imports() -> list[str]:
+    return [f"{name} -> {imp}" for name in MODULES if name != "ddim_eval"
+            for imp in sorted(imports_of(name)) if imp != "ddim_eval" and layer_of(imp) > layer_of(name)]
+
+
+def test_imports_run_downwards():
+    assert all(name == "ddim_eval" or layer_of(name) >= 0 for name in MODULES)  # every module has a layer
+    assert upward_imports() == []
+    # The check sees an upward import: the one this layout removed (models.batch_size -> metrics.timing).
+    assert layer_of("ddim_eval.metrics.timing") > layer_of("ddim_eval.models.batch_size")

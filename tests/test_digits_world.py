@@ -16,8 +16,9 @@ from ddim_eval.models.checkpoints import fetch_checkpoint, load_unet
 from ddim_eval.models.registry import get_model_spec
 from ddim_eval.models.train import save_weights, train_ddpm
 from ddim_eval.models.unet import eps_model_from_unet
-from ddim_eval.sampling.run import paper_run
-from ddim_eval.sampling.schedule import timesteps
+from ddim_eval.sampling.run import prepare
+from ddim_eval.sampling.samplers import paper_entry
+from ddim_eval.sampling.times import discrete_grid
 
 
 def test_packaged_weights_match_their_pins():
@@ -72,9 +73,9 @@ def test_demo_shows_the_papers_effect(digits_images):
     _, ref = extract(extractor, batches(digits_images[0], 500), progress=False)
 
     def cell_fid(s, eta):
-        ts = timesteps(s, "linear")
-        images = torch.cat([b for b, _ in sample_shard(eps_model, "digits", 0, 2000, spec.image_shape,
-                                                       paper_run(ts, eta, spec.alphas_cumprod()), batch_size=500, progress=False)])
+        run = prepare(paper_entry(eta), s, spec.alphas_cumprod(), "linear")
+        images = torch.cat([b for b, _ in sample_shard(eps_model, "digits", 0, 2000, spec.image_shape, run,
+                                                       batch_size=500, progress=False)])
         return fid(extract(extractor, [images], progress=False)[1], ref)
 
     scores = {(s, eta): cell_fid(s, eta) for s in (10, 20) for eta in (0.0, 1.0, "sigma_hat")}
@@ -82,6 +83,6 @@ def test_demo_shows_the_papers_effect(digits_images):
     for s in (10, 20):
         assert scores[s, 0.0] < scores[s, 1.0] < scores[s, "sigma_hat"], scores
     assert scores[100, 0.0] < scores[10, 0.0], scores
-    errors = [reconstruction_errors(eps_model, digits_images[1][:100], timesteps(s, "linear"),
-                                    alphas_cumprod=spec.alphas_cumprod(), progress=False).mean() for s in (10, 20, 50)]
+    errors = [reconstruction_errors(eps_model, digits_images[1][:100], discrete_grid(spec.alphas_cumprod(), s, "linear"),
+                                    progress=False).mean() for s in (10, 20, 50)]
     assert errors[0] > errors[1] > errors[2] > 0, errors

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ddim_eval.sampling import encode, make_alphas_cumprod, sample, timesteps
+from ddim_eval.sampling import discrete_grid, encode, make_alphas_cumprod, sample
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model
 
 from helpers import tiny_unet
@@ -18,7 +18,7 @@ def test_sampling_loop_never_syncs_with_the_host(eta):
     unet.cuda()
     x_T = torch.randn(4, 3, 8, 8, device="cuda")
     g = torch.Generator(device="cuda").manual_seed(0)
-    ts = timesteps(20, "quadratic")
+    ts = discrete_grid(make_alphas_cumprod(), 20, "quadratic")
     sample(eps_model, x_T, ts, eta, generator=g)  # warm-up outside the check (cuDNN autotuning may sync)
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
@@ -36,8 +36,8 @@ def test_cuda_matches_cpu():
     eps_model = mixture_eps_model(demo_mixture(shape), make_alphas_cumprod())
     x_T = torch.randn(16, *shape, dtype=torch.float64)
     noise = [torch.randn(16, *shape, dtype=torch.float64) for _ in range(20)]
-    cpu = sample(eps_model, x_T, timesteps(20), 1.0, noise=noise)
-    gpu = sample(eps_model, x_T.cuda(), timesteps(20), 1.0, noise=[z.cuda() for z in noise])
+    cpu = sample(eps_model, x_T, discrete_grid(make_alphas_cumprod(), 20), 1.0, noise=noise)
+    gpu = sample(eps_model, x_T.cuda(), discrete_grid(make_alphas_cumprod(), 20), 1.0, noise=[z.cuda() for z in noise])
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-10, rtol=0)
 
@@ -49,7 +49,7 @@ def _digits_samples(fast, n=6, batch_size=4):
     eps, applied, notes = fast_eps_model(load_unet("digits", device="cuda"), fast, batch_size=batch_size)
     x_T = torch.randn(n, 1, 8, 8, generator=torch.Generator().manual_seed(0)).cuda()
     g = torch.Generator(device="cuda").manual_seed(0)
-    return torch.cat([sample(eps, x_T[i:i + batch_size], timesteps(10), 1.0, generator=g)
+    return torch.cat([sample(eps, x_T[i:i + batch_size], discrete_grid(make_alphas_cumprod(), 10), 1.0, generator=g)
                       for i in range(0, n, batch_size)]), applied, notes
 
 

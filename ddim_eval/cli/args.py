@@ -7,8 +7,6 @@ import sys
 from typing import TYPE_CHECKING, NamedTuple
 
 from ddim_eval.models.fastpath import PRECISIONS
-from ddim_eval.sampling.schedule import timesteps
-from ddim_eval.sampling.variants import SIGMA_HAT, Eta
 
 if TYPE_CHECKING:  # the command line imports torch only in the commands that use it
     from ddim_eval.models.fastpath import FastPath
@@ -19,9 +17,9 @@ if TYPE_CHECKING:  # the command line imports torch only in the commands that us
 AUTO = "auto"
 
 
-def parse_eta(text: str) -> Eta:
-    """An --eta value: a number, or sigma_hat."""
-    return text if text == SIGMA_HAT else float(text)
+def parse_eta(text: str) -> float | str:
+    """An --eta value: a number, or sigma_hat (the official update)."""
+    return text if text == "sigma_hat" else float(text)
 
 
 def parse_batch_size(text: str) -> int | str:
@@ -35,8 +33,9 @@ def parse_batch_size(text: str) -> int | str:
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spacing", default=None,
-                   help="tau spacing (linear, quadratic; with --nfe also the sampler's grid's: trailing, logSNR, "
-                        "time_uniform, time_quadratic, karras); default: the sampler's, else the model's paper one")
+                   help="the time grid's spacing (discrete: linear, quadratic, trailing, logSNR; continuous: "
+                        "time_uniform, time_quadratic, logSNR; karras); default: the sampler's, else the model's paper "
+                        "one")
     p.add_argument("--batch-size", type=parse_batch_size, default=256,
                    help="images per batch, or auto: the largest batch that raises throughput, measured once per "
                         "device, network and fast path, and cached")
@@ -119,44 +118,29 @@ def network(args: argparse.Namespace, spec: ModelSpec) -> Network:
     return Network(eps, batch_size, applied)
 
 
-def cell_timesteps(args: argparse.Namespace, spec: ModelSpec) -> tuple[str, list[int]]:
-    """(spacing, tau) of --steps with --spacing, else the model's paper spacing."""
-    spacing = args.spacing or spec.spacing
-    return spacing, timesteps(args.steps, spacing, spec.T)
-
-
 def add_sampler_args(p: argparse.ArgumentParser) -> None:
-    """What to sample: the paper's --steps S with --eta, or any registered or user sampler with --nfe."""
-    what = p.add_argument_group("sampler (the paper's --steps/--eta, or --nfe with --sampler)")
-    size = what.add_mutually_exclusive_group(required=True)
-    size.add_argument("--steps", type=int, help="S, the paper's number of steps (eq. 12 over tau)")
-    size.add_argument("--nfe", type=int, help="a budget of network evaluations per image for --sampler")
-    what.add_argument("--eta", type=parse_eta, default=None,
-                      help="with --steps: a float >= 0 (default 0), or sigma_hat")
-    what.add_argument("--sampler", default=None,
-                      help="with --nfe: a registered name (ddim, plms, fpndm, dpm_solver, dpm_solver_pp, unipc, deis, "
-                           "euler, heun) or a config entry in YAML, e.g. '{name: unipc, params: {order: 3}}' or "
-                           "'{function: my.module:sampler, grid: continuous, label: mine}'; default ddim")
+    """What to sample: a sampler (registered or the user's) with an NFE budget; the paper's cells are DDIM's."""
+    what = p.add_argument_group("sampler")
+    what.add_argument("--nfe", type=int, required=True,
+                      help="the budget of network evaluations per image (DDIM and the paper's tables: S, the steps)")
+    what.add_argument("--sampler", default="ddim",
+                      help="a registered name (ddim, sigma_hat, plms, fpndm, dpm_solver, dpm_solver_pp, unipc, deis, "
+                           "euler, heun) or a config entry in YAML, e.g. '{name: ddim, params: {eta: 1.0}}', "
+                           "'{name: unipc, params: {order: 3}}' or '{function: my.module:sampler, grid: continuous}'; "
+                           "default ddim (eta = 0)")
 
 
 def cell_run(args: argparse.Namespace, spec: ModelSpec) -> SamplerRun:
-    """The sampler run the arguments of `add_sampler_args` name, on `spec`'s schedule (ValueError if they
-    contradict each other or name a bad sampler)."""
+    """The sampler run the arguments of `add_sampler_args` name, on `spec`'s schedule (ValueError naming a bad
+    sampler or budget)."""
     import yaml
 
-    from ddim_eval.sampling.run import paper_run, prepare
-    from ddim_eval.sampling.samplers import as_entry
+    from ddim_eval.sampling.run import prepare
 
-    if args.steps is not None:
-        if args.sampler is not None:
-            raise ValueError("--sampler goes with --nfe; --steps is the paper's eq. 12 (choose its --eta)")
-        spacing, ts = cell_timesteps(args, spec)
-        eta = 0.0 if args.eta is None else args.eta
-        return paper_run(ts, eta, spec.alphas_cumprod(), spacing)
-    if args.eta is not None:
-        raise ValueError("--eta goes with --steps; with --nfe give it as a parameter: "
-                         "--sampler '{name: ddim, params: {eta: 1.0}}'")
-    entry = as_entry(yaml.safe_load(args.sampler or "ddim"))
+    entry = yaml.safe_load(args.sampler)
+    if not isinstance(entry, str | dict):
+        raise ValueError(f"--sampler {args.sampler!r} is neither a name nor a mapping (name: ..., params: ...)")
+    entry = dict(entry) if isinstance(entry, dict) else {"name": entry}
     if args.spacing:
         entry["spacing"] = args.spacing
     return prepare(entry, args.nfe, spec.alphas_cumprod(), spec.spacing)

@@ -11,7 +11,6 @@ from ddim_eval.cli.args import (
     add_model_args,
     add_sampler_args,
     cell_run,
-    cell_timesteps,
     network,
 )
 
@@ -93,13 +92,15 @@ def _reconstruct(args: argparse.Namespace) -> None:
     from ddim_eval.io import save_json
     from ddim_eval.metrics.reconstruction import reconstruction_errors, summarize
     from ddim_eval.models.registry import get_model_spec
+    from ddim_eval.sampling.times import discrete_grid
 
     spec = get_model_spec(args.model)
-    spacing, ts = cell_timesteps(args, spec)
+    spacing = args.spacing or spec.spacing
+    grid = discrete_grid(spec.alphas_cumprod(), args.steps, spacing)
     images = load_images(args.data)[: args.n]
     net = network(args, spec)
-    errors = reconstruction_errors(net.eps, images, ts, alphas_cumprod=spec.alphas_cumprod(), eps_at=args.eps_at,
-                                   batch_size=net.batch_size, device=args.device)
+    errors = reconstruction_errors(net.eps, images, grid, eps_at=args.eps_at, batch_size=net.batch_size,
+                                   device=args.device)
     record = ({"model": spec.name, "S": args.steps, "spacing": spacing, "eps_at": args.eps_at,
                "data": str(args.data), "fast_path": net.fast.label}
               | summarize(errors, level=args.level, n_boot=args.n_boot, seed=args.seed))
@@ -117,7 +118,7 @@ def _time(args: argparse.Namespace) -> None:
     net = network(args, spec)
     record = time_sampling(net.eps, spec.image_shape, run, batch_size=net.batch_size, device=args.device,
                            fast_path=net.fast.label, warmup=args.warmup, repeats=args.repeats)
-    record = {"model": spec.name, "S": args.steps, "spacing": run.spacing, "random_weights": args.random_weights,
+    record = {"model": spec.name, "budget": args.nfe, "spacing": run.spacing, "random_weights": args.random_weights,
               "params": run.describe()["params"]} | record
     save_json(args.out, record)
     print(f"{args.out}: {record['seconds_per_image_per_step']:.3e} s per image per step on {record['device']}, "
@@ -173,7 +174,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model")
     p.add_argument("data", help="prepared split (.npy)")
     p.add_argument("out", help="JSON output")
-    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--steps", type=int, required=True, help="S, the steps of the inversion and of the decoding")
     p.add_argument("--n", type=int, default=None, help="use the first n images (default: all)")
     p.add_argument("--eps-at", choices=["current", "next"], default="current")
     add_interval_args(p)

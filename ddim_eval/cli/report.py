@@ -16,7 +16,7 @@ def _figures(args: argparse.Namespace) -> None:
     from ddim_eval.models.registry import get_model_spec
     from ddim_eval.report import showcase
     from ddim_eval.report.figures import rows_figure, samples_figure, save_figure
-    from ddim_eval.sampling.variants import variant_label
+    from ddim_eval.report.tables import variant_label
 
     spec = get_model_spec(args.model)
     net = network(args, spec)

@@ -12,11 +12,12 @@ from ddim_eval.cli.args import (
     cell_run,
     network,
 )
-from ddim_eval.sampling.schedule import SPACINGS, describe_timesteps, timesteps
+from ddim_eval.sampling.schedule import make_alphas_cumprod
+from ddim_eval.sampling.times import DISCRETE_SPACINGS, describe_timesteps, timesteps
 
 
 def _timesteps(args: argparse.Namespace) -> None:
-    ts = timesteps(args.steps, args.spacing, args.T)
+    ts = timesteps(args.steps, args.spacing, make_alphas_cumprod(T=args.T))
     print(describe_timesteps(ts))
     print(" ".join(map(str, ts)))
 
@@ -30,7 +31,7 @@ def _sample(args: argparse.Namespace) -> None:
     run = cell_run(args, spec)
     extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
     net = network(args, spec)
-    describe = {"model": spec.name, "S": args.steps, **run.describe(), "n": args.n, "shard": args.shard,
+    describe = {"model": spec.name, "budget": args.nfe, **run.describe(), "n": args.n, "shard": args.shard,
                 "extractor": extractor.name, "layer": extractor.layer, "random_weights": args.random_weights}
     record = generate_cell(net.eps, spec.name, args.out_dir, shape=spec.image_shape, run=run, n=args.n,
                            shard=args.shard, extractor=extractor,
@@ -47,8 +48,8 @@ def _precision_check(args: argparse.Namespace) -> None:
     from ddim_eval.metrics.extractors import load_extractor
     from ddim_eval.metrics.scores import IntervalOptions
     from ddim_eval.metrics.stats import load_stats
-    from ddim_eval.metrics.timing import device_name
     from ddim_eval.models.registry import get_model_spec
+    from ddim_eval.wallclock import device_name
 
     spec = get_model_spec(args.model)
     run = cell_run(args, spec)
@@ -83,7 +84,7 @@ def _precision_check(args: argparse.Namespace) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("timesteps", help="print the tau sub-sequence for S steps")
     p.add_argument("steps", type=int)
-    p.add_argument("--spacing", choices=sorted(SPACINGS), default="linear")
+    p.add_argument("--spacing", choices=list(DISCRETE_SPACINGS), default="linear")
     p.add_argument("--T", type=int, default=1000)
     p.set_defaults(func=_timesteps)
 

@@ -11,7 +11,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submod_attrs={
         "cells": ["ALL_TABLES", "CELL_DIR", "COMPARED_TABLES", "DATA_PATH", "FID_TABLES", "PREPARED", "RECON_PATH",
                   "SOURCE_SPLITS", "TIMING_PATH", "Cell", "check_config", "data_path", "fast_path", "fid_cells",
-                  "max_images", "model_spec", "recon_runs", "run_dir", "sampler_cells", "sampler_entry",
+                  "max_images", "model_spec", "paper_cell", "paper_spec", "recon_runs", "run_dir", "sampler_cells",
+                  "sampler_entries",
                   "sampler_spacing", "shards", "spacing", "study_cells", "study_inputs", "study_samplers",
                   "table_inputs",
                   "timing_runs"],

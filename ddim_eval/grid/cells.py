@@ -1,10 +1,11 @@
 """The experiment grid of a workflow config: which cells, reconstructions and timings the tables need.
 
-A cell is (dataset, spacing, size, sampler). The paper's tables name S steps of eq. 12 ("S10") at a variant,
-labelled as in the paper ("eta=0.0", "sigma_hat"); the sampler study names an NFE budget ("NFE10") and a sampler
-label (`ddim_eval.sampling.samplers`). Tables are views over cells: a cell two tables need is listed once. The JSON
-schema (config/schema.yaml) checks types and ranges; `check_config` checks what needs the model and sampler
-registries.
+A cell is (dataset, spacing, sampler, budget): a sampler of the registry (or the user's) with its parameters, named
+by its key (`ddim_eval.sampling.samplers.SamplerSpec.key`: "ddim", "ddim-eta=1.0", "unipc-order=3"), and an NFE
+budget. The paper's (S, eta) cells are DDIM's cells with budget S (`paper_cell`); the sampler study's are its
+samplers'. Tables are views over cells: a cell two tables need (Table 1's eta = 0 and the study's DDIM) is listed
+once. The JSON schema (workflow/schemas/config.schema.yaml) checks types and ranges; `check_config` checks what
+needs the model and sampler registries.
 """
 
 from __future__ import annotations
@@ -16,16 +17,15 @@ from typing import Any, NamedTuple
 from ddim_eval.data import celeba, cifar10, digits, lsun
 from ddim_eval.models.fastpath import FastPath
 from ddim_eval.models.registry import ModelSpec, get_model_spec, load_registry
-from ddim_eval.sampling.samplers import SamplerSpec, as_entry, sampler_spec
-from ddim_eval.sampling.times import time_grid
-from ddim_eval.sampling.variants import variant_label
+from ddim_eval.sampling.samplers import SamplerSpec, paper_entry, sampler_spec
+from ddim_eval.sampling.times import check_spacing, time_grid
 
 FID_TABLES = ("table1", "table3")
 ALL_TABLES = ("table1", "table2", "table3", "timing")
 # Tables whose entries carry bootstrap replicates, so that the report compares them pairwise (<table>_comparisons).
 COMPARED_TABLES = ("table1", "table2", "table3")
 # Result paths inside a run's folder (`run_dir`), shared by the workflow's rules and the table builder.
-CELL_DIR = "cells/{dataset}/{spacing}/{size}/{sampler}"
+CELL_DIR = "cells/{dataset}/{spacing}/NFE{budget}/{sampler}"
 RECON_PATH = "recon/{dataset}/{spacing}/S{steps}.json"
 TIMING_PATH = "timing/{dataset}/{spacing}/S{steps}.json"
 # Prepared splits, shared by every run: built-in sources under their own name, hand-prepared ones (source
@@ -40,8 +40,8 @@ PREPARED = "prepared"
 @dataclass(frozen=True, order=True)
 class Cell:
     dataset: str
-    size: str  # "S<steps>" (the paper's eq. 12 over tau) or "NFE<budget>" (a sampler of the study)
-    sampler: str  # the paper's variant label ("eta=<float>", "sigma_hat") or a study sampler's label
+    budget: int  # network evaluations per image (DDIM: S, the steps)
+    sampler: str  # the sampler's key
     spacing: str
 
     @property
@@ -108,6 +108,11 @@ def check_config(config: dict[str, Any]) -> None:
             if splits and entry.get(key) and entry[key] not in splits:
                 raise ValueError(f"datasets.{name}.{key}: source {entry['source']!r} has no split {entry[key]!r}; "
                                  f"allowed: {list(splits)}")
+        if entry.get("spacing"):
+            try:
+                check_spacing("discrete", entry["spacing"])
+            except ValueError as e:
+                raise ValueError(f"datasets.{name}.spacing: {e}") from None
         if entry["source"].startswith("lsun_") and not entry.get("max_images"):
             raise ValueError(f"datasets.{name}.max_images: LSUN needs a limit on the images prepared (the paper's "
                              "reference is not stated; 50000 matches n_samples; bedroom holds 3 million)")
@@ -126,6 +131,10 @@ def check_config(config: dict[str, Any]) -> None:
             if too_many:
                 raise ValueError(f"{key}: {too_many} exceed T = {T} of dataset {dataset!r}'s model; "
                                  f"allowed: 1..{T}")
+    variants = [(f"{t}.variants", config[t]["variants"]) for t in FID_TABLES]
+    for key, values in [*variants, ("figures.samples.variants", config["figures"]["samples"]["variants"])]:
+        for i, variant in enumerate(values):
+            _spec(paper_entry(variant), f"{key}[{i}]")
     if config.get("samplers"):
         _check_study(config)
     for dataset in config["table2"]["datasets"]:
@@ -142,10 +151,26 @@ def _step_lists(config: dict[str, Any]) -> list[tuple[str, list[str], list[int]]
             + [("figures.interpolation.steps", f["datasets"], [f["interpolation"]["steps"]])])
 
 
+def _spec(entry: Any, where: str) -> SamplerSpec:
+    try:
+        return sampler_spec(entry)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+def paper_spec(variant: float | str) -> SamplerSpec:
+    """The sampler of a variant of the paper's tables (an eta of eq. 12, or "sigma_hat")."""
+    return _spec(paper_entry(variant), f"variant {variant!r}")
+
+
+def paper_cell(config: dict[str, Any], dataset: str, steps: int, variant: float | str) -> Cell:
+    """The cell of the paper's S steps at a variant: DDIM's (or the sigma_hat update's) at budget S."""
+    return Cell(dataset, steps, paper_spec(variant).key, spacing(config, dataset))
+
+
 def fid_cells(config: dict[str, Any]) -> list[Cell]:
     """Every cell Tables 1 and 3 need, each once, sorted."""
-    return sorted({Cell(d, f"S{s}", variant_label(v), spacing(config, d))
-                   for table in FID_TABLES for d in config[table]["datasets"]
+    return sorted({paper_cell(config, d, s, v) for table in FID_TABLES for d in config[table]["datasets"]
                    for s in config[table]["steps"] for v in config[table]["variants"]})
 
 
@@ -153,19 +178,11 @@ def study_samplers(config: dict[str, Any]) -> list[SamplerSpec]:
     """The sampler study's samplers, checked (a user's function imported, its signature checked); [] without a
     study."""
     study = config.get("samplers")
-    if not study:
-        return []
-    specs = []
-    for i, entry in enumerate(study["samplers"]):
-        try:
-            specs.append(sampler_spec(entry))
-        except ValueError as e:
-            raise ValueError(f"samplers.samplers[{i}]: {e}") from None
-    return specs
+    return [_spec(entry, f"samplers.samplers[{i}]") for i, entry in enumerate(study["samplers"])] if study else []
 
 
 def sampler_spacing(config: dict[str, Any], spec: SamplerSpec, dataset: str) -> str:
-    """A study sampler's spacing on `dataset`: its own, else (a discrete grid) the dataset's."""
+    """A sampler's spacing on `dataset`: its own, else (a discrete grid) the dataset's."""
     return spec.spacing or spacing(config, dataset)
 
 
@@ -183,20 +200,11 @@ class StudyCell(NamedTuple):
     cell: Cell  # where its samples and metrics are
 
 
-def _cell_of(config: dict[str, Any], dataset: str, spec: SamplerSpec, budget: int) -> Cell:
-    # DDIM at the dataset's paper spacing is the paper's eq. 12 over tau with S = budget: the same cell as the
-    # paper's tables (the same grid, function and x_T), so it is computed once.
-    spacing_ = sampler_spacing(config, spec, dataset)
-    if spec.definition.name == "ddim" and spacing_ == spacing(config, dataset):
-        return Cell(dataset, f"S{budget}", variant_label(spec.params["eta"]), spacing_)
-    return Cell(dataset, f"NFE{budget}", spec.label, spacing_)
-
-
 def study_cells(config: dict[str, Any]) -> list[StudyCell]:
     """Every entry of the sampler study, in config order (dataset, sampler, NFE budget), with its cell."""
     if not config.get("samplers"):
         return []
-    return [StudyCell(d, spec, nfe, _cell_of(config, d, spec, nfe))
+    return [StudyCell(d, spec, nfe, Cell(d, nfe, spec.key, sampler_spacing(config, spec, d)))
             for d in config["samplers"]["datasets"] for spec, budgets in _budgets(config) for nfe in budgets]
 
 
@@ -205,13 +213,16 @@ def sampler_cells(config: dict[str, Any]) -> list[Cell]:
     return list(dict.fromkeys(s.cell for s in study_cells(config)))
 
 
-def sampler_entry(config: dict[str, Any], label: str) -> dict[str, Any]:
-    """The config entry of the study sampler labelled `label`, as a mapping (what `ddim-eval sample --sampler`
-    takes)."""
-    for entry, spec in zip(config["samplers"]["samplers"], study_samplers(config)):
-        if spec.label == label:
-            return {k: v for k, v in as_entry(entry).items() if k != "nfe"}
-    raise KeyError(f"no sampler labelled {label!r} in samplers.samplers")
+def sampler_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every sampler the config's cells run, by key: the entry `ddim-eval sample --sampler` takes (a mapping
+    without the study's `nfe` and without `spacing`, which the cell's folder gives)."""
+    variants = {v for t in FID_TABLES for v in config[t]["variants"]}
+    entries = [(paper_spec(v), paper_entry(v)) for v in sorted(variants, key=str)]
+    if config.get("samplers"):
+        entries += [(spec, {"name": entry} if isinstance(entry, str) else entry)
+                    for entry, spec in zip(config["samplers"]["samplers"], study_samplers(config))]
+    return {spec.key: {k: v for k, v in entry.items() if k not in ("nfe", "spacing", "label")}
+            for spec, entry in entries}
 
 
 def study_inputs(config: dict[str, Any], out: str) -> list[str]:
@@ -223,9 +234,11 @@ def study_inputs(config: dict[str, Any], out: str) -> list[str]:
 def _check_study(config: dict[str, Any]) -> None:
     """Sampler names, parameters, spacings and labels, and each NFE budget against each sampler's order."""
     specs = study_samplers(config)
-    labels = [s.label for s in specs]
-    if len(set(labels)) < len(labels):
-        raise ValueError(f"samplers.samplers: labels {labels} repeat; give one of the entries a label")
+    for what in ("label", "key"):
+        names = [getattr(s, what) for s in specs]
+        if len(set(names)) < len(names):
+            raise ValueError(f"samplers.samplers: {what}s {names} repeat; each entry must be another sampler, "
+                             "with its own label")
     for study in study_cells(config):
         try:  # the grid too: a spacing the model's schedule cannot give, or more steps than T, fails here
             plan = study.sampler.plan(study.budget)

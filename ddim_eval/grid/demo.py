@@ -25,9 +25,10 @@ from ddim_eval.metrics.stats import load_stats
 from ddim_eval.models.checkpoints import load_unet
 from ddim_eval.models.registry import get_model_spec
 from ddim_eval.models.unet import eps_model_from_unet
-from ddim_eval.sampling.run import paper_run
-from ddim_eval.sampling.schedule import timesteps
-from ddim_eval.sampling.variants import Eta
+from ddim_eval.sampling.ddim import Eta
+from ddim_eval.sampling.run import prepare
+from ddim_eval.sampling.samplers import paper_entry
+from ddim_eval.sampling.times import discrete_grid
 
 MODEL = "digits"
 
@@ -49,12 +50,11 @@ def run_demo(out_dir: str | os.PathLike, *, steps: list[int], etas: list[Eta], n
     test_fid = fid(extract(extractor, batches(test, batch_size), progress=False)[1], ref_stats)
     fid_rows = []
     for s in steps:
-        ts = timesteps(s, spacing, spec.T)
         for eta in etas:
             cell = out_dir / f"S{s}_eta{eta}"
             timing = generate_cell(eps_model, MODEL, cell, shape=spec.image_shape,
-                                   run=paper_run(ts, eta, alphas, spacing), n=n, shard=shard, extractor=extractor,
-                                   batch_size=batch_size, progress=progress)
+                                   run=prepare(paper_entry(eta), s, alphas, spacing), n=n, shard=shard,
+                                   extractor=extractor, batch_size=batch_size, progress=progress)
             stats = load_stats(cell / "stats.npz", extractor.name, extractor.layer)
             with np.load(cell / "features.npz") as z:
                 scores = kid(z["features"], ref_features)
@@ -62,7 +62,7 @@ def run_demo(out_dir: str | os.PathLike, *, steps: list[int], etas: list[Eta], n
                              "extractor": extractor.name, "fid": fid(stats, ref_stats), **scores,
                              "seconds_per_image_per_step": timing["seconds_per_image_per_step"]})
     recon_rows = [{"S": s, "spacing": spacing, **summarize(reconstruction_errors(
-        eps_model, test, timesteps(s, spacing, spec.T), alphas_cumprod=alphas, batch_size=batch_size,
+        eps_model, test, discrete_grid(alphas, s, spacing), batch_size=batch_size,
         progress=progress))} for s in recon_steps]
     result = {"fid": fid_rows, "recon": recon_rows, "test_split_fid": test_fid}
     save_json(out_dir / "demo.json", result)

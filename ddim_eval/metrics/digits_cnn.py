@@ -73,8 +73,7 @@ def accuracy(model: DigitsCNN, images: np.ndarray, labels: np.ndarray) -> float:
 
 def load_digits_cnn(path: str | Path | None = None) -> DigitsCNN:
     """The trained classifier: the packaged weights (sha256-verified) or a file given by `path`."""
-    from ddim_eval.fetch import verify_file
-    from ddim_eval.models.checkpoints import load_safetensors
+    from ddim_eval.fetch import load_safetensors, verify_file
 
     if path is None:
         path = PACKAGED_WEIGHTS

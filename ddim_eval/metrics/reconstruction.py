@@ -9,24 +9,23 @@ from tqdm.auto import tqdm
 from ddim_eval.data.images import check_finite, from_uint8
 from ddim_eval.metrics.bootstrap import METHOD, interval, resample_counts
 from ddim_eval.sampling.common import EpsModel
-from ddim_eval.sampling.latent import encode
-from ddim_eval.sampling.sampler import sample
+from ddim_eval.sampling.ddim import encode, sample
+from ddim_eval.sampling.times import TimeGrid
 
 
-def reconstruction_errors(eps_model: EpsModel, images: np.ndarray, timesteps: list[int], *,
-                          alphas_cumprod: np.ndarray, eps_at: str = "current", batch_size: int = 256,
-                          device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+def reconstruction_errors(eps_model: EpsModel, images: np.ndarray, grid: TimeGrid, *, eps_at: str = "current",
+                          batch_size: int = 256, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
                           progress: bool = True) -> np.ndarray:
-    """Per-image MSE between uint8 `images` [N, C, H, W] and their eta = 0 round trip, per dimension on the
-    [0, 1] scale (the decoded image clamped to [0, 1], not quantised); float64 [N]."""
+    """Per-image MSE between uint8 `images` [N, C, H, W] and their eta = 0 round trip over the discrete `grid`, per
+    dimension on the [0, 1] scale (the decoded image clamped to [0, 1], not quantised); float64 [N]."""
     if len(images) == 0:
         raise ValueError("no images to reconstruct (empty split)")
     errors = []
-    with tqdm(total=len(images), desc=f"reconstruct S={len(timesteps)}", unit="img", disable=not progress) as bar:
+    with tqdm(total=len(images), desc=f"reconstruct S={grid.steps}", unit="img", disable=not progress) as bar:
         for start in range(0, len(images), batch_size):
             x0 = from_uint8(np.ascontiguousarray(images[start:start + batch_size])).to(device, dtype)
-            x_T = encode(eps_model, x0, timesteps, alphas_cumprod=alphas_cumprod, eps_at=eps_at)
-            decoded = sample(eps_model, x_T, timesteps, 0.0, alphas_cumprod=alphas_cumprod)
+            x_T = encode(eps_model, x0, grid, eps_at=eps_at)
+            decoded = sample(eps_model, x_T, grid, 0.0)
             check_finite(decoded, f"reconstructions of images {start}..{start + len(x0) - 1}")
             u, u_hat = (x0.double() + 1) / 2, ((decoded.double() + 1) / 2).clamp(0, 1)
             errors.append((u - u_hat).square().flatten(1).mean(1).cpu().numpy())

@@ -18,8 +18,8 @@ import torch
 
 from ddim_eval.fetch import cache_dir
 from ddim_eval.io import save_json
-from ddim_eval.metrics.timing import best_wall_time, device_name
 from ddim_eval.sampling.common import EpsModel
+from ddim_eval.wallclock import best_wall_time, device_name
 
 CACHE_FILE = "batch_sizes.json"
 # Stop doubling once a doubled batch raises throughput by less than this factor.

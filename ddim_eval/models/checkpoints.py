@@ -14,15 +14,11 @@ import torch
 from diffusers import UNet2DModel
 from torch import Tensor
 
-from ddim_eval.fetch import FetchError, cache_dir, fetch_file, file_digest, verify_file
+from ddim_eval.fetch import CheckpointError, cache_dir, fetch_file, file_digest, load_safetensors, verify_file
 from ddim_eval.io import atomic_path
 from ddim_eval.models.convert import load_official_weights, strip_data_parallel
 from ddim_eval.models.registry import PACKAGED, ModelSpec, get_model_spec
 from ddim_eval.models.unet import build_unet
-
-
-class CheckpointError(FetchError):
-    """A checkpoint that cannot be loaded: corrupt, truncated, of another layout, or holding more than tensors."""
 
 
 def fetch_checkpoint(spec: ModelSpec, cache: str | os.PathLike | None = None, *, allow_download: bool = True,
@@ -69,17 +65,6 @@ def load_official_state_dict(path: Path, layout: str = "state_dict") -> dict[str
         raise CheckpointError(f"{path}: expected a state dict of tensors (layout {layout!r}), "
                               f"got {type(obj).__name__}")
     return strip_data_parallel(obj)
-
-
-def load_safetensors(path: Path) -> dict[str, Tensor]:
-    """A state dict stored as safetensors (a format that cannot carry code)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        return load_file(path)
-    except (SafetensorError, OSError) as e:
-        raise CheckpointError(f"cannot read {path} as safetensors: {e}") from None
 
 
 def load_unet(model: str | ModelSpec, cache: str | os.PathLike | None = None, *,

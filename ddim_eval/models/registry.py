@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ddim_eval.models.unet_config import diffusers_config
-from ddim_eval.sampling.schedule import BETA_SCHEDULES, SPACINGS, make_alphas_cumprod
+from ddim_eval.sampling.schedule import BETA_SCHEDULES, make_alphas_cumprod
+from ddim_eval.sampling.times import DISCRETE_SPACINGS
 
 DEFAULT_REGISTRY = Path(__file__).with_name("models.toml")
 LAYOUTS = ("state_dict", "ema_list", "diffusers")
@@ -63,8 +64,8 @@ def _spec(name: str, entry: dict[str, Any], source: Path, check_networks: bool) 
     if missing or unknown:
         raise ValueError(f"{where}: missing keys {missing}, unknown keys {unknown}; "
                          f"required {list(_REQUIRED)}, optional {list(_OPTIONAL)}")
-    if entry["spacing"] not in SPACINGS:
-        raise ValueError(f"{where}: spacing {entry['spacing']!r} is not one of {sorted(SPACINGS)}")
+    if entry["spacing"] not in DISCRETE_SPACINGS:
+        raise ValueError(f"{where}: spacing {entry['spacing']!r} is not one of {list(DISCRETE_SPACINGS)}")
     if entry["layout"] not in LAYOUTS:
         raise ValueError(f"{where}: layout {entry['layout']!r} is not one of {list(LAYOUTS)}")
     if ("unet" in entry) == ("diffusers_unet" in entry):

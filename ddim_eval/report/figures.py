@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -113,42 +112,6 @@ def sampler_figure(rows: Sequence[dict], published: Sequence[dict] = ()) -> plt.
                  f"intervals (n = {r['n']}, {int(float(r['n_boot']))} resamples)", fontsize=9)
     fig.tight_layout()
     return fig
-
-
-GUIDE_ORDERS = (1, 2, 3, 4)
-
-
-def convergence_figure(panels: dict[str, dict[str, Any]]) -> plt.Figure:
-    """A log-log panel of RMS error against NFE per record of `ddim_eval.sampling.convergence.convergence_study`
-    (one line per sampler, its fitted order in the legend, the fit range shaded, dashed guides of orders 1-4
-    fanning out over it)."""
-    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 5.5 * len(panels)), squeeze=False)
-    colors = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
-    for ax, (name, record) in zip(axes[:, 0], panels.items()):
-        rows, fit_range = record["rows"], record["setting"]["fit_range"]
-        for i, r in enumerate(rows):
-            ax.plot(r["nfe"], r["error"], "o-", ms=3, lw=1.2, color=colors[i % 20],
-                    label=f"{r['title']}: {r['order']:.2f}")
-        _guides(ax, fit_range, rows)
-        ax.axvspan(*fit_range, color="0.94", zorder=0)
-        ax.set(xscale="log", yscale="log", xlabel="NFE (network evaluations)", ylabel="RMS error of the final sample",
-               title=name)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="sampler: fitted order",
-                  title_fontsize=7)
-    return fig
-
-
-def _guides(ax: Any, fit_range: Sequence[float], rows: list[dict[str, Any]]) -> None:
-    # A fan from one point above every line at the fit range's start, so that each guide stays clear of the data
-    # of its own order.
-    x0, x1 = fit_range
-    y0 = 3 * max(max(e for n, e in zip(r["nfe"], r["error"]) if n >= x0) for r in rows)
-    for p in GUIDE_ORDERS:
-        y1 = y0 * (x0 / x1) ** p
-        ax.plot([x0, x1], [y0, y1], "--", color="0.45", lw=0.9)
-        ax.annotate(f"order {p}", (x1, y1), xytext=(3, 0), textcoords="offset points", fontsize=7, color="0.3",
-                    va="center")
 
 
 def _mosaic(images: np.ndarray, nrow: int) -> np.ndarray:

@@ -42,12 +42,13 @@ def published(path: str | os.PathLike = PUBLISHED) -> pd.DataFrame:
 
 def _published_value(table: pd.DataFrame, dataset: str, spec: SamplerSpec, nfe: int, spacing: str
                      ) -> tuple[float | None, str]:
-    """The published FID of this entry (same dataset, sampler, NFE, spacing; the row's parameters those of the
-    entry), with its source; a verified row before an unverified one, and the count of others where several
-    disagree; (None, "") where there is none."""
+    """The published FID of this entry (same dataset, sampler, NFE, spacing and parameters), with its source; a
+    verified row before an unverified one, and the count of others where several disagree; (None, "") where there is
+    none."""
+    defaults = {k: p.default for k, p in spec.definition.params.items()}  # a row names the parameters it changes
     matches = [r for r in table.itertuples()
                if (r.dataset, r.sampler, int(r.nfe), r.spacing) == (dataset, spec.definition.name, nfe, spacing)
-               and r.params.items() <= spec.params.items()]
+               and (defaults | r.params).items() <= spec.params.items()]
     if not matches:
         return None, ""
     best = sorted(matches, key=lambda r: r.verified != "yes")[0]

@@ -15,19 +15,17 @@ import torch
 from ddim_eval.data.images import check_finite, to_uint8
 from ddim_eval.grid.generate import initial_noise, shard_seed
 from ddim_eval.sampling.common import EpsModel
-from ddim_eval.sampling.latent import slerp
-from ddim_eval.sampling.sampler import sample
-from ddim_eval.sampling.schedule import timesteps
-from ddim_eval.sampling.variants import Eta
+from ddim_eval.sampling.ddim import Eta, sample, slerp
+from ddim_eval.sampling.times import discrete_grid
 
 
 def _decode(eps_model: EpsModel, x_T: torch.Tensor, steps: int, eta: Eta, spacing: str, alphas: np.ndarray,
             device: torch.device | str, seed: int, batch_size: int) -> np.ndarray:
     gen = torch.Generator(device=device).manual_seed(seed)
-    ts = timesteps(steps, spacing, len(alphas))
+    grid = discrete_grid(alphas, steps, spacing)
     batches = []
     for chunk in x_T.split(batch_size):
-        x0 = sample(eps_model, chunk.to(device), ts, eta, alphas_cumprod=alphas, generator=gen)
+        x0 = sample(eps_model, chunk.to(device), grid, eta, generator=gen)
         check_finite(x0, f"figure samples at S={steps}, eta={eta}")
         batches.append(to_uint8(x0).cpu().numpy())
     return np.concatenate(batches)

@@ -24,8 +24,7 @@ from ddim_eval.grid import cells
 from ddim_eval.io import atomic_path, load_json
 from ddim_eval.metrics.stats import INCEPTION
 from ddim_eval.report.comparisons import MARK_NOTE, compare_cells, entry_marks
-from ddim_eval.sampling.schedule import timesteps
-from ddim_eval.sampling.variants import variant_label
+from ddim_eval.sampling.times import timesteps
 
 PAPER_TABLES = Path(__file__).with_name("paper_tables.csv")
 TOLERANCE = {"fid": 0.10, "recon_mse": 0.50}
@@ -68,12 +67,16 @@ def cell_rows(record: dict[str, Any], metrics: tuple[str, ...] = CELL_METRICS) -
     return rows
 
 
+def variant_label(variant: float | str) -> str:
+    """How the paper's tables head a variant: "eta=<float>", or "sigma_hat"."""
+    return variant if variant == "sigma_hat" else f"eta={float(variant)}"
+
+
 def _cell_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[str, int, str], dict[str, Any]]:
-    """A FID table's cells' metrics records, keyed by (dataset, S, variant), in table order."""
+    """A FID table's cells' metrics records, keyed by (dataset, S, variant label), in table order."""
     t = config[table]
-    path = f"{out}/{cells.CELL_DIR}/metrics.json"
-    return {(d, s, v): load_json(path.format(dataset=d, spacing=cells.spacing(config, d), size=f"S{s}", sampler=v))
-            for d in t["datasets"] for s in t["steps"] for v in map(variant_label, t["variants"])}
+    return {(d, s, variant_label(v)): load_json(f"{out}/{cells.paper_cell(config, d, s, v).path}/metrics.json")
+            for d in t["datasets"] for s in t["steps"] for v in t["variants"]}
 
 
 def _recon_record(r: dict[str, Any]) -> dict[str, Any]:

@@ -20,49 +20,52 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ddim_eval.sampling.common import EpsModel, check_x, eval_eps_at
-from ddim_eval.sampling.times import TimeGrid
+from ddim_eval.sampling.common import EpsModel, check_x, eval_eps
+from ddim_eval.sampling.times import Node, TimeGrid, nodes
 
 
-def _noise_levels(grid: TimeGrid) -> list[float]:
-    """s = sigma / alpha per node (0 at the clean data), as host floats."""
-    return [float(s) / float(a) for s, a in zip(grid.sigma, grid.alpha)]
+def _noise_level(n: Node) -> float:
+    """s = sigma / alpha (0 at the clean data)."""
+    return n.sigma / n.alpha
 
 
-def _eps(eps_model: EpsModel, x_ve: Tensor, grid: TimeGrid, i: int) -> Tensor:
+def _eps(eps_model: EpsModel, x_ve: Tensor, n: Node) -> Tensor:
     # The network was trained on the VP state, so x_ve goes back to it (k-diffusion's c_in = 1/sqrt(1 + s^2)).
-    return eval_eps_at(eps_model, x_ve * float(grid.alpha[i]), float(grid.t[i]))
+    return eval_eps(eps_model, x_ve * n.alpha, n.t)
 
 
-def _start(x_T: Tensor, grid: TimeGrid) -> Tensor:
+def _check(x_T: Tensor, grid: TimeGrid) -> list[Node]:
     check_x(x_T, "x_T")
     if grid.steps < 1:
         raise ValueError(f"the grid has {grid.steps} steps; need at least one")
-    return x_T / float(grid.alpha[0])
+    return nodes(grid)
 
 
 @torch.no_grad()
 def euler(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, *, generator: torch.Generator | None = None) -> Tensor:
     """Euler's method in s over `grid`: one evaluation per step (`generator` unused: deterministic)."""
-    s = _noise_levels(grid)
-    x = _start(x_T, grid)
-    for i in range(grid.steps):
-        x = x + (s[i + 1] - s[i]) * _eps(eps_model, x, grid, i)
-    return x * float(grid.alpha[-1])
+    ns = _check(x_T, grid)
+    x = x_T / ns[0].alpha
+    for n, n_next in zip(ns, ns[1:]):
+        # Euler step.
+        x = x + (_noise_level(n_next) - _noise_level(n)) * _eps(eps_model, x, n)
+    return x * ns[-1].alpha
 
 
 @torch.no_grad()
 def heun(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, *, generator: torch.Generator | None = None) -> Tensor:
     """Heun's method in s over `grid` (Karras et al.'s Algorithm 1): two evaluations per step, one for a step into
     s = 0 (`generator` unused: deterministic)."""
-    s = _noise_levels(grid)
-    x = _start(x_T, grid)
-    for i in range(grid.steps):
-        h = s[i + 1] - s[i]
-        d = _eps(eps_model, x, grid, i)
+    ns = _check(x_T, grid)
+    x = x_T / ns[0].alpha
+    for n, n_next in zip(ns, ns[1:]):
+        h = _noise_level(n_next) - _noise_level(n)
+        d = _eps(eps_model, x, n)
+        # Euler step.
         x_euler = x + h * d
-        if s[i + 1] == 0.0:
+        if n_next.is_data:
             x = x_euler
         else:
-            x = x + (0.5 * h) * (d + _eps(eps_model, x_euler, grid, i + 1))
-    return x * float(grid.alpha[-1])
+            # Heun's correction: the trapezoid of the slopes at both ends.
+            x = x + (0.5 * h) * (d + _eps(eps_model, x_euler, n_next))
+    return x * ns[-1].alpha

@@ -15,9 +15,9 @@ import torch
 from torch import Tensor
 
 from ddim_eval.sampling.common import EpsModel
-from ddim_eval.sampling.latent import encode
-from ddim_eval.sampling.sampler import sample
-from ddim_eval.sampling.schedule import make_alphas_cumprod, timesteps
+from ddim_eval.sampling.ddim import encode, sample
+from ddim_eval.sampling.schedule import make_alphas_cumprod
+from ddim_eval.sampling.times import discrete_grid
 
 
 class GaussianMixture(NamedTuple):
@@ -61,14 +61,14 @@ def _alphas_at(alphas: Tensor, t: Tensor) -> Tensor:
     """alpha_t at integer t, or at fractional t with log alpha interpolated linearly between timesteps (the
     convention of `ddim_eval.sampling.times`, continued linearly past the ends), so the oracle is exact for
     continuous-time samplers too."""
-    if not t.is_floating_point():
-        return alphas[t]
     t = t.to(torch.float64)
+    exact = (t == t.round()) & (t >= 0) & (t <= len(alphas) - 1)  # the schedule's own values, not exp(log) of them
+    table = alphas[t.round().clamp(0, len(alphas) - 1).long()]
     lower = t.floor().clamp(0, len(alphas) - 2)
     w = t - lower
     log_a = alphas.log()
     lower = lower.long()
-    return ((1 - w) * log_a[lower] + w * log_a[lower + 1]).exp()
+    return torch.where(exact, table, ((1 - w) * log_a[lower] + w * log_a[lower + 1]).exp())
 
 
 def mixture_eps_model(mixture: GaussianMixture, alphas_cumprod: np.ndarray) -> EpsModel:
@@ -110,11 +110,12 @@ def oracle_sweep(steps: list[int], etas: list, spacing: str = "linear", n: int =
     held_out = sample_mixture(mixture, min(n, 2000), shape, torch.Generator().manual_seed(seed + 1))
     rows = []
     for S in steps:
-        ts = timesteps(S, spacing)
-        recon = sample(eps_model, encode(eps_model, held_out, ts), ts, 0.0)
+        grid = discrete_grid(alphas, S, spacing)
+        ts = grid.t[:-1].tolist()
+        recon = sample(eps_model, encode(eps_model, held_out, grid), grid, 0.0)
         recon_mse = (((recon - held_out) / 2) ** 2).mean().item()  # [-1, 1] -> [0, 1] scale
         for eta in etas:
-            x = sample(eps_model, x_T, ts, eta, generator=torch.Generator().manual_seed(seed + 2))
+            x = sample(eps_model, x_T, grid, eta, generator=torch.Generator().manual_seed(seed + 2))
             mean_err, cov_err = moment_errors(x, mixture)
             rows.append(dict(S=S, eta=eta, nfe=len(ts), distinct=len(set(ts)), mean_error=mean_err,
                              cov_error=cov_err, recon_mse=recon_mse if eta == 0 else None))

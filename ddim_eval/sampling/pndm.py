@@ -32,14 +32,13 @@ alpha = 1, sigma = 0 is x0_hat, so no grid end makes a NaN.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ddim_eval.sampling.common import EpsModel, eval_eps_at
-from ddim_eval.sampling.times import TimeGrid, coefficients
+from ddim_eval.sampling.common import EpsModel, eval_eps
+from ddim_eval.sampling.times import Node, TimeGrid, coefficients, nodes
 
 # Adams-Bashforth weights by order, newest eps first.
 MULTISTEP = {1: (1.0,), 2: (3 / 2, -1 / 2), 3: (23 / 12, -16 / 12, 5 / 12), 4: (55 / 24, -59 / 24, 37 / 24, -9 / 24)}
@@ -47,27 +46,18 @@ RK_WEIGHTS = (1 / 6, 1 / 3, 1 / 3, 1 / 6)
 RK_STEPS = 3  # F-PNDM's Runge-Kutta warm-up: enough eps for the fourth-order multistep
 
 
-class Node(NamedTuple):
-    t: float  # the network's time input (NaN at the clean data)
-    alpha: float
-    sigma: float
-
-
-def grid_nodes(grid: TimeGrid) -> list[Node]:
-    """The grid's nodes as host floats."""
-    return [Node(*v) for v in zip(grid.t.tolist(), grid.alpha.tolist(), grid.sigma.tolist())]
-
-
 def midpoint_nodes(grid: TimeGrid) -> list[Node | None]:
     """Per step, the node at the mid time (t + t') / 2 with its interpolated alpha; None for a step into the clean
     data (no time to average)."""
     mid = 0.5 * (grid.t[:-1] + grid.t[1:])
     alpha, sigma = coefficients(grid.alphas_cumprod, np.nan_to_num(mid))
-    return [None if math.isnan(m) else Node(m, a, s) for m, a, s in zip(mid.tolist(), alpha.tolist(), sigma.tolist())]
+    return [None if math.isnan(m) else Node(m, a, s, math.log(a) - math.log(s))
+            for m, a, s in zip(mid.tolist(), alpha.tolist(), sigma.tolist())]
 
 
 def _transfer(x: Tensor, eps: Tensor, src: Node, dst: Node) -> Tensor:
-    # phi: DDIM at eta = 0, in the (alpha, sigma) form, so that sigma' = 0 gives x0_hat exactly.
+    # phi: DDIM's eta = 0 step in the ratio form x' = (alpha'/alpha) x + (sigma' - (alpha'/alpha) sigma) eps, so
+    # that sigma' = 0 gives x0_hat exactly.
     ratio = dst.alpha / src.alpha
     return ratio * x + (dst.sigma - ratio * src.sigma) * eps
 
@@ -88,14 +78,15 @@ def _evaluable(node: Node | None) -> bool:
 def plms(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, *, generator: torch.Generator | None = None) -> Tensor:
     """PLMS: a pseudo improved Euler step, then the pseudo linear multistep (orders 2, 3, then 4) from x_T at the
     grid's first node to its last; steps + 1 network evaluations. Deterministic (`generator` unused)."""
-    nodes = grid_nodes(grid)
+    ns = nodes(grid)
     x, history = x_T, []
-    for i, (src, dst) in enumerate(zip(nodes, nodes[1:])):
-        eps = eval_eps_at(eps_model, x, src.t)
+    for i, (src, dst) in enumerate(zip(ns, ns[1:])):
+        eps = eval_eps(eps_model, x, src.t)
         history = [*history[-3:], eps]
         if i == 0 and _evaluable(dst):
+            # Pseudo improved Euler: the mean of the eps at both ends of a pseudo Euler step.
             predictor = _transfer(x, eps, src, dst)
-            eps = 0.5 * (eps + eval_eps_at(eps_model, predictor, dst.t))
+            eps = 0.5 * (eps + eval_eps(eps_model, predictor, dst.t))
         else:
             eps = _multistep(history)
         x = _transfer(x, eps, src, dst)
@@ -106,9 +97,9 @@ def _pseudo_rk4(eps_model: EpsModel, x: Tensor, e1: Tensor, src: Node, mid: Node
                 ) -> Tensor:
     # The classical RK4 stages with phi for the increments, every stage starting from x. The first predictor lands
     # at `first` and is evaluated at mid.t: the same node but under diffusers' odd-stride convention.
-    e2 = eval_eps_at(eps_model, _transfer(x, e1, src, first), mid.t)
-    e3 = eval_eps_at(eps_model, _transfer(x, e2, src, mid), mid.t)
-    e4 = eval_eps_at(eps_model, _transfer(x, e3, src, dst), dst.t)
+    e2 = eval_eps(eps_model, _transfer(x, e1, src, first), mid.t)
+    e3 = eval_eps(eps_model, _transfer(x, e2, src, mid), mid.t)
+    e4 = eval_eps(eps_model, _transfer(x, e3, src, dst), dst.t)
     w1, w2, w3, w4 = RK_WEIGHTS
     return w1 * e1 + w2 * e2 + w3 * e3 + w4 * e4
 
@@ -119,7 +110,7 @@ def pndm_walk(eps_model: EpsModel, x_T: Tensor, nodes: list[Node], rk: list[tupl
     at) is given (F-PNDM: the first three), the pseudo linear multistep of the history everywhere else."""
     x, history = x_T, []
     for i, (src, dst) in enumerate(zip(nodes, nodes[1:])):
-        eps = eval_eps_at(eps_model, x, src.t)
+        eps = eval_eps(eps_model, x, src.t)
         history = [*history[-3:], eps]
         if i < len(rk) and rk[i] is not None:
             eps = _pseudo_rk4(eps_model, x, eps, src, *rk[i], dst)
@@ -134,5 +125,5 @@ def fpndm(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, *, generator: torch.
     """F-PNDM: three pseudo Runge-Kutta steps (mid time (t + t') / 2), then the fourth-order pseudo linear
     multistep; steps + 9 network evaluations. Deterministic (`generator` unused)."""
     rk = [None if mid is None else (mid, mid) for mid in midpoint_nodes(grid)[:RK_STEPS]]
-    return pndm_walk(eps_model, x_T, grid_nodes(grid), rk)
+    return pndm_walk(eps_model, x_T, nodes(grid), rk)
 

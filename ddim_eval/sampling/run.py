@@ -4,7 +4,7 @@ give, and its planned keyword arguments; the one object the grid's shards, timin
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -13,8 +13,7 @@ from torch import Tensor
 
 from ddim_eval.sampling.common import EpsModel
 from ddim_eval.sampling.samplers import SamplerSpec, load_function, sampler_spec
-from ddim_eval.sampling.times import TimeGrid, grid_at, time_grid
-from ddim_eval.sampling.variants import Eta, variant_label
+from ddim_eval.sampling.times import TimeGrid, time_grid
 
 
 class SamplerRun(NamedTuple):
@@ -57,12 +56,3 @@ def prepare(spec: SamplerSpec | str | dict, budget: int, alphas_cumprod: np.ndar
     # The official linear tau holds more than S steps when S does not divide T: each extra one costs a step's NFE.
     nfe = plan.nfe + (grid.steps - plan.steps) * plan.nfe_per_step
     return SamplerRun(spec.label, load_function(spec.definition.function), grid, plan.kwargs, nfe, spacing)
-
-
-def paper_run(timesteps: Sequence[int], eta: Eta, alphas_cumprod: np.ndarray, spacing: str = "linear") -> SamplerRun:
-    """The paper's eq. 12 at `eta` (or the official sigma_hat update) over the tau `timesteps` (ascending), as a
-    run labelled like the paper's tables ("eta=0.0", "sigma_hat")."""
-    label = variant_label(eta)
-    grid = grid_at(alphas_cumprod, np.array(list(timesteps)[::-1], dtype=np.float64), to_data=True)
-    spec = sampler_spec(label)
-    return SamplerRun(label, load_function(spec.definition.function), grid, spec.params, len(timesteps), spacing)

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddim_eval.sampling.times import GRIDS, check_spacing
-from ddim_eval.sampling.variants import parse_variant
 
 SAMPLER_ARGS = ("eps_model", "x_T", "grid")  # the positional arguments every sampler function takes
 
@@ -110,28 +109,34 @@ def _heun(budget: int, params: dict, spacing: str | None) -> Plan:
     return Plan(steps, 2 * steps - 1, params)
 
 
+def _dpm_solver_pp_title(p: dict[str, Any]) -> str:
+    corrected = p["order"] == 3 and p["third_order"] == "corrected"
+    return f"DPM-Solver++({p['order']}M{', corrected' if corrected else ''})"
+
+
 ORDER = Param(2, (1, 2, 3))
 LOWER_ORDER_FINAL = Param(True, (True, False))
 
 SAMPLERS: dict[str, SamplerDef] = {s.name: s for s in (
-    SamplerDef("ddim", "ddim_eval.sampling.sampler:ddim_sampler", "discrete", None, _one_per_step,
+    SamplerDef("ddim", "ddim_eval.sampling.ddim:ddim_sampler", "discrete", None, _one_per_step,
                lambda p: f"DDIM (eta={p['eta']:g})", {"eta": Param(0.0)}),
-    SamplerDef("sigma_hat", "ddim_eval.sampling.sampler:sigma_hat_sampler", "discrete", None, _one_per_step,
+    SamplerDef("sigma_hat", "ddim_eval.sampling.ddim:sigma_hat_sampler", "discrete", None, _one_per_step,
                lambda p: "DDPM (sigma_hat)"),
     SamplerDef("plms", "ddim_eval.sampling.pndm:plms", "discrete", None, _pndm(1, 4), lambda p: "PLMS"),
     SamplerDef("fpndm", "ddim_eval.sampling.pndm:fpndm", "discrete", None, _pndm(9, 4), lambda p: "F-PNDM"),
-    SamplerDef("dpm_solver", "ddim_eval.sampling.dpm_solver:dpm_solver", "continuous", "logSNR", _dpm_solver,
+    SamplerDef("dpm_solver", "ddim_eval.sampling.dpm:dpm_solver", "continuous", "logSNR", _dpm_solver,
                lambda p: f"DPM-Solver-{p['order']} ({p['method']})",
                {"order": Param(3, (1, 2, 3)), "method": Param("fast", ("fast", "singlestep"))}),
-    SamplerDef("dpm_solver_pp", "ddim_eval.sampling.dpm_solver:dpm_solver_pp", "continuous", "logSNR",
-               _one_per_step, lambda p: f"DPM-Solver++({p['order']}M)",
-               {"order": ORDER, "lower_order_final": LOWER_ORDER_FINAL}),
-    SamplerDef("unipc", "ddim_eval.sampling.unipc:unipc", "continuous", "logSNR", _one_per_step,
+    SamplerDef("dpm_solver_pp", "ddim_eval.sampling.dpm:dpm_solver_pp", "continuous", "logSNR",
+               _one_per_step, _dpm_solver_pp_title,
+               {"order": ORDER, "lower_order_final": LOWER_ORDER_FINAL,
+                "third_order": Param("authors", ("authors", "corrected"))}),
+    SamplerDef("unipc", "ddim_eval.sampling.uni_pc:unipc", "continuous", "logSNR", _one_per_step,
                lambda p: f"UniPC-{p['order']} ({p['variant']})",
                {"order": ORDER, "variant": Param("bh2", ("bh1", "bh2")), "lower_order_final": LOWER_ORDER_FINAL}),
     # DEIS's tAB-r extrapolates eps by a degree-r polynomial, through r + 1 values: order r + 1 here (tAB0 is DDIM).
     # Its authors never lower the order in the last steps.
-    SamplerDef("deis", "ddim_eval.sampling.deis:deis", "continuous", "time_quadratic", _one_per_step,
+    SamplerDef("deis", "ddim_eval.sampling.tab_deis:deis", "continuous", "time_quadratic", _one_per_step,
                lambda p: f"DEIS tAB{p['order'] - 1}",
                {"order": Param(4, (1, 2, 3, 4)), "lower_order_final": Param(False, (True, False))}),
     SamplerDef("euler", "ddim_eval.sampling.karras:euler", "karras", "karras", _one_per_step,
@@ -150,10 +155,12 @@ BUILTIN_KEYS = {"name", "params", "spacing", "label", "nfe"}
 class SamplerSpec:
     """One sampler of a study: its definition, its checked parameters and spacing, and the label its cells use."""
 
-    label: str
+    label: str  # how its entry names it (default: its key)
     definition: SamplerDef
     params: dict[str, Any]
     spacing: str | None  # None: the model's spacing
+    key: str  # what it is: a registered name with its parameters that differ from the defaults ("ddim-eta=1.0"),
+    # or a user sampler's label; it names the cells' folders, so two entries of one sampler share their cells
 
     @property
     def title(self) -> str:
@@ -187,14 +194,15 @@ def _check_params(definition: SamplerDef, params: dict[str, Any], where: str) ->
 
 def _builtin(entry: dict[str, Any]) -> SamplerSpec:
     name = entry["name"]
-    if name not in SAMPLERS:
+    if not isinstance(name, str) or name not in SAMPLERS:
         raise ValueError(f"sampler {name!r} is not registered; registered: {sorted(SAMPLERS)} (or name your own "
                          "with function: package.module:function)")
     definition = SAMPLERS[name]
     params = _check_params(definition, entry.get("params") or {}, f"sampler {name!r}")
     changed = [f"{k}={v}" for k, v in params.items() if v != definition.params[k].default]
-    return SamplerSpec(check_label(entry.get("label") or "-".join([name, *changed])), definition, params,
-                       entry.get("spacing") or definition.spacing)
+    key = "-".join([name, *changed])
+    return SamplerSpec(check_label(entry.get("label") or key), definition, params,
+                       entry.get("spacing") or definition.spacing, key)
 
 
 def _per_step(nfe_per_step: int) -> Callable[[int, dict, str | None], Plan]:
@@ -242,27 +250,21 @@ def _user(entry: dict[str, Any]) -> SamplerSpec:
     label = check_label(entry.get("label") or path.rpartition(":")[2])
     default_spacing = {"discrete": None, "continuous": "logSNR", "karras": "karras"}[grid]
     definition = SamplerDef(path, path, grid, default_spacing, _per_step(per_step), lambda p: label)
-    return SamplerSpec(label, definition, params, entry.get("spacing") or default_spacing)
+    return SamplerSpec(label, definition, params, entry.get("spacing") or default_spacing, label)
 
 
-def as_entry(value: str | dict[str, Any]) -> dict[str, Any]:
-    """A config entry as a mapping: a registered name, or the paper tables' variant labels (`"eta=<v>"`: DDIM at that
-    eta; "sigma_hat": the official update), or a mapping itself; ValueError for anything else."""
-    if isinstance(value, dict):
-        return dict(value)
-    if not isinstance(value, str):
-        raise ValueError(f"sampler entry {value!r} is neither a name nor a mapping (name: ..., params: ...)")
-    if value == "sigma_hat":
-        return {"name": "sigma_hat", "label": value}
-    if value.startswith("eta="):
-        return {"name": "ddim", "params": {"eta": parse_variant(value)}, "label": value}
-    return {"name": value}
+def paper_entry(variant: float | str) -> dict[str, Any]:
+    """The sampler entry of a variant of the paper's tables: an eta of eq. 12 (DDIM), or "sigma_hat" (the official
+    update)."""
+    return {"name": "sigma_hat"} if variant == "sigma_hat" else {"name": "ddim", "params": {"eta": variant}}
 
 
 def sampler_spec(entry: str | dict[str, Any]) -> SamplerSpec:
-    """A config entry (a registered name, a legacy `"eta=<v>"` / `"sigma_hat"` label, or a mapping with `name` or a
-    user's `function`) as a checked `SamplerSpec`; ValueError naming the bad key or value."""
-    entry = as_entry(entry)
+    """A config entry (a registered name, or a mapping with `name` or a user's `function`) as a checked
+    `SamplerSpec`; ValueError naming the bad key or value."""
+    if not isinstance(entry, str | dict):
+        raise ValueError(f"sampler entry {entry!r} is neither a name nor a mapping (name: ..., params: ...)")
+    entry = {"name": entry} if isinstance(entry, str) else dict(entry)
     allowed = USER_KEYS if "function" in entry else BUILTIN_KEYS
     if ("function" in entry) == ("name" in entry) or set(entry) - allowed:
         raise ValueError(f"sampler entry {entry!r}: give either name (a registered sampler: {sorted(SAMPLERS)}) "

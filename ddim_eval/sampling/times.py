@@ -1,12 +1,13 @@
-"""Time grids: where a sampler evaluates the network, and the VP coefficients there.
+"""Time grids: where a sampler evaluates the network, and the VP coefficients there. Every sampler and the paper's
+API (sample, encode, reconstruction, figures) walk a `TimeGrid`.
 
 A `TimeGrid` lists nodes from noise to data. Node i has the network's time input t_i (in the units of the
 network's discrete timesteps, 0..T-1, fractional allowed) and the coefficients of x_t = alpha_i x_0 + sigma_i eps
 (alpha_i^2 = the paper's alpha_t, alpha_i^2 + sigma_i^2 = 1). A grid may end at the clean data (alpha = 1,
 sigma = 0, no time input: t = NaN), as DDIM's does; a sampler evaluates the network at every node but the last.
 
-Three kinds of grid, one per family of samplers:
-- `discrete`: integer timesteps (a tau sub-sequence), then the clean data: DDIM, PNDM.
+Three kinds of grid, one per family of samplers, each with its table of spacings:
+- `discrete`: integer timesteps (a tau sub-sequence, `DISCRETE_SPACINGS`), then the clean data: DDIM, PNDM.
 - `continuous`: the convention of DPM-Solver's authors for discrete-time models. Continuous time tau in [1/N, 1],
   log alpha interpolated piecewise linearly between the N training timesteps (tau_n = (n + 1) / N), and the
   network queried at t = (tau - 1/N) N. The grid runs from tau = 1 to tau = 1/N (t = T - 1 to 0) and ends
@@ -14,17 +15,19 @@ Three kinds of grid, one per family of samplers:
 - `karras`: Karras et al.'s rho = 7 spacing of sigma/alpha between the schedule's ends, then the clean data:
   Euler and Heun. Times are found by the same piecewise-linear log alpha.
 
-Everything here is float64 numpy on the host, and torch-free (the DAG build checks spacings with it).
+Add a spacing by adding an entry to its kind's table. Everything here is float64 numpy on the host, and torch-free
+(the DAG build checks spacings with it).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-from ddim_eval.sampling.schedule import timesteps as discrete_timesteps
+from ddim_eval.sampling.schedule import make_alphas_cumprod
 
 KARRAS_RHO = 7.0
 
@@ -46,6 +49,24 @@ class TimeGrid(NamedTuple):
         return len(self.t) - 1
 
 
+class Node(NamedTuple):
+    """A grid node as host floats, what a sampler's coefficients are computed from."""
+
+    t: float  # the network's time input (NaN at the clean data)
+    alpha: float
+    sigma: float
+    lam: float  # half log-SNR, +inf at the clean data
+
+    @property
+    def is_data(self) -> bool:
+        return self.sigma == 0.0
+
+
+def nodes(grid: TimeGrid) -> list[Node]:
+    """The grid's nodes as host floats, from noise to data."""
+    return [Node(*v) for v in zip(grid.t.tolist(), grid.alpha.tolist(), grid.sigma.tolist(), grid.lambdas.tolist())]
+
+
 def _half_log_alphas(alphas_cumprod: np.ndarray) -> np.ndarray:
     return 0.5 * np.log(np.asarray(alphas_cumprod, dtype=np.float64))
 
@@ -56,6 +77,14 @@ def coefficients(alphas_cumprod: np.ndarray, t: np.ndarray | float) -> tuple[np.
     log_alpha = _interp(np.asarray(t, dtype=np.float64), np.arange(len(alphas_cumprod), dtype=np.float64),
                         _half_log_alphas(alphas_cumprod))
     return np.exp(log_alpha), np.sqrt(-np.expm1(2 * log_alpha))
+
+
+def node_at_lambda(alphas_cumprod: np.ndarray, lam: float) -> Node:
+    """The node at half log-SNR `lam`: its time by inverting lambda, alpha and sigma re-evaluated there, lambda kept
+    exact (as DPM-Solver's authors place intermediate nodes)."""
+    t = float(time_of_lambda(alphas_cumprod, lam))
+    alpha, sigma = coefficients(alphas_cumprod, t)
+    return Node(t, float(alpha), float(sigma), lam)
 
 
 def time_of_lambda(alphas_cumprod: np.ndarray, lambdas: np.ndarray | float) -> np.ndarray:
@@ -82,47 +111,84 @@ def grid_at(alphas_cumprod: np.ndarray, t: np.ndarray, *, to_data: bool) -> Time
     return TimeGrid(t, alpha, sigma, np.asarray(alphas_cumprod, dtype=np.float64))
 
 
-# --- discrete grids: integer timesteps, then the clean data
+# --- discrete grids: integer timesteps (tau, ascending), then the clean data
 
 
-def integer_timesteps(grid: TimeGrid) -> list[int]:
-    """A discrete grid's tau, ascending (what `ddim_eval.sampling.sample` takes); ValueError for another grid."""
-    t = grid.t[:-1]
-    if not (np.isnan(grid.t[-1]) and grid.sigma[-1] == 0) or np.isnan(t).any() or (t != np.round(t)).any():
-        raise ValueError(f"this sampler walks a discrete grid (integer timesteps, then the clean data); got network "
-                         f"times {grid.t.tolist()}")
-    return [int(v) for v in t[::-1]]
+def _linear(steps: int, alphas_cumprod: np.ndarray) -> list[int]:
+    # The official "uniform" skip: range(0, T, T // S). When S does not divide T this yields more than S
+    # timesteps (S = 30 gives 31); we keep the official sequence and report its length as the step count.
+    T = len(alphas_cumprod)
+    return list(range(0, T, T // steps))
 
 
-def _trailing(steps: int, T: int) -> list[int]:
+def _quadratic(steps: int, alphas_cumprod: np.ndarray) -> list[int]:
+    # The official "quad" skip, float arithmetic and int() truncation included: for some S (16, 26, 31, ...)
+    # it differs from the exact floor of 0.8 T i^2 / (S-1)^2, and the paper's numbers come from this version.
+    return [int(s) for s in np.linspace(0, np.sqrt(len(alphas_cumprod) * 0.8), steps) ** 2]
+
+
+def _trailing(steps: int, alphas_cumprod: np.ndarray) -> list[int]:
     # Lin et al. 2023, "Common diffusion noise schedules and sample steps are flawed": start at T - 1 and step
     # back by T / S, so the top timestep is always the last training one.
     # (np.arange(T, 0, -T / S), diffusers' form, overshoots to -1 by rounding for some S, e.g. 61.)
+    T = len(alphas_cumprod)
     return sorted(int(v) for v in np.round(T - np.arange(steps) * T / steps) - 1)
 
 
-def _log_snr_discrete(steps: int, T: int, alphas_cumprod: np.ndarray) -> list[int]:
+def _log_snr_discrete(steps: int, alphas_cumprod: np.ndarray) -> list[int]:
     # Uniform in half log-SNR between t = T - 1 and t = 0, each rounded to the nearest timestep (kept even when
     # two round to the same one, like the official quadratic spacing: each costs an evaluation).
-    table = alphas_cumprod[:T]
-    lam = 0.5 * (np.log(table) - np.log1p(-table))
-    points = np.linspace(lam[-1], lam[0], steps)
-    return sorted(int(v) for v in np.rint(time_of_lambda(table, points)).clip(0, T - 1))
-
-
-def discrete_grid(alphas_cumprod: np.ndarray, steps: int, spacing: str) -> TimeGrid:
-    """S integer timesteps (the paper's `linear` and `quadratic`, Lin et al.'s `trailing`, or uniform in log-SNR),
-    then the clean data."""
     T = len(alphas_cumprod)
-    if steps > T:
-        raise ValueError(f"steps must be in [1, T={T}] for a discrete grid, got {steps}")
-    if spacing == "trailing":
-        ts = _trailing(steps, T)
-    elif spacing == "logSNR":
-        ts = _log_snr_discrete(steps, T, np.asarray(alphas_cumprod, dtype=np.float64))
-    else:
-        ts = discrete_timesteps(steps, spacing, T)
-    return grid_at(alphas_cumprod, np.array(ts[::-1], dtype=np.float64), to_data=True)
+    lam = 0.5 * (np.log(alphas_cumprod) - np.log1p(-alphas_cumprod))
+    points = np.linspace(lam[-1], lam[0], steps)
+    return sorted(int(v) for v in np.rint(time_of_lambda(alphas_cumprod, points)).clip(0, T - 1))
+
+
+# Each: (S, alphas_cumprod) -> tau, ascending 0-based timesteps, duplicates kept (each costs a network evaluation).
+DISCRETE_SPACINGS: dict[str, Callable[[int, np.ndarray], list[int]]] = {
+    "linear": _linear, "quadratic": _quadratic, "trailing": _trailing, "logSNR": _log_snr_discrete}
+PAPER_SPACINGS = ("linear", "quadratic")  # the DDIM paper's own (its models' registry entries choose one)
+
+
+def timesteps(steps: int, spacing: str = "linear", alphas_cumprod: np.ndarray | None = None) -> list[int]:
+    """The sub-sequence tau of a discrete spacing: ascending 0-based timesteps, duplicates kept (default schedule:
+    linear betas, T = 1000).
+
+    `linear` is the official "uniform" skip (0, T//S, 2 T//S, ...); `quadratic` is the official "quad" skip
+    (top t = 0.8 T, with repeated small timesteps); `trailing` ends at T - 1; `logSNR` is uniform in log-SNR.
+    """
+    alphas = make_alphas_cumprod() if alphas_cumprod is None else np.asarray(alphas_cumprod, dtype=np.float64)
+    check_spacing("discrete", spacing)
+    _check_steps(steps, len(alphas))
+    return DISCRETE_SPACINGS[spacing](int(steps), alphas)
+
+
+def describe_timesteps(ts: list[int]) -> str:
+    """One line for logs and reports: network evaluations, distinct timesteps, and the range."""
+    return f"{len(ts)} network evaluations, {len(set(ts))} distinct timesteps, t = {ts[0]}..{ts[-1]}"
+
+
+def discrete_grid(alphas_cumprod: np.ndarray, steps: int, spacing: str = "linear") -> TimeGrid:
+    """S integer timesteps of a discrete spacing (tau from the top down), then the clean data."""
+    return grid_at(alphas_cumprod, np.array(timesteps(steps, spacing, alphas_cumprod)[::-1], dtype=np.float64),
+                   to_data=True)
+
+
+def integer_times(grid: TimeGrid) -> list[int]:
+    """A discrete grid's network times from the top down (the clean data excluded); ValueError for another grid,
+    or for times that are not a tau of its schedule (in [0, T - 1], from the top down, at least one)."""
+    t, T = grid.t[:-1], len(grid.alphas_cumprod)
+    if not (math.isnan(grid.t[-1]) and grid.sigma[-1] == 0) or np.isnan(t).any() or (t != np.round(t)).any():
+        raise ValueError(f"this sampler walks a discrete grid (integer timesteps, then the clean data); got network "
+                         f"times {grid.t.tolist()}")
+    tau = [int(v) for v in t[::-1]]
+    if not tau:
+        raise ValueError("the grid has no step; need at least one timestep before the clean data")
+    if tau[0] < 0 or tau[-1] >= T:
+        raise ValueError(f"timesteps must lie in [0, {T - 1}] for this schedule (T = {T}), got {tau[0]}..{tau[-1]}")
+    if any(b < a for a, b in zip(tau, tau[1:])):
+        raise ValueError(f"timesteps must be ascending as tau (a grid runs them from the top down), got tau {tau}")
+    return tau[::-1]
 
 
 # --- continuous grids: the DPM-Solver authors' convention
@@ -141,6 +207,7 @@ def _tau_log_snr(steps: int, N: int, alphas_cumprod: np.ndarray) -> np.ndarray:
     return time_of_lambda(alphas_cumprod, np.linspace(ends[0], ends[1], steps + 1)) / N + 1.0 / N
 
 
+# Each: (steps, N, alphas_cumprod) -> continuous times tau, from 1 down to 1/N.
 CONTINUOUS_SPACINGS: dict[str, Callable[[int, int, np.ndarray], np.ndarray]] = {
     "time_uniform": _tau_uniform, "time_quadratic": _tau_quadratic, "logSNR": _tau_log_snr}
 
@@ -156,23 +223,32 @@ def continuous_grid(alphas_cumprod: np.ndarray, steps: int, spacing: str) -> Tim
 # --- Karras et al.'s sigma spacing
 
 
-def karras_grid(alphas_cumprod: np.ndarray, steps: int, spacing: str = "karras") -> TimeGrid:
-    """`steps` values of s = sigma / alpha from the schedule's largest to its smallest, uniform in s^(1/rho) with
-    rho = 7 (Karras et al. 2022, eq. 5), then s = 0; times found through the piecewise-linear log alpha."""
-    table = np.asarray(alphas_cumprod, dtype=np.float64)
-    s_max, s_min = np.sqrt((1 - table[-1]) / table[-1]), np.sqrt((1 - table[0]) / table[0])
+def _rho_ramp(steps: int, s_max: float, s_min: float) -> np.ndarray:
+    # Karras et al. 2022, eq. 5: uniform in s^(1/rho).
     ramp = np.linspace(0.0, 1.0, steps)
-    s = (s_max ** (1 / KARRAS_RHO) + ramp * (s_min ** (1 / KARRAS_RHO) - s_max ** (1 / KARRAS_RHO))) ** KARRAS_RHO
+    return (s_max ** (1 / KARRAS_RHO) + ramp * (s_min ** (1 / KARRAS_RHO) - s_max ** (1 / KARRAS_RHO))) ** KARRAS_RHO
+
+
+# Each: (steps, s_max, s_min) -> noise levels s = sigma / alpha, from s_max down to s_min.
+KARRAS_SPACINGS: dict[str, Callable[[int, float, float], np.ndarray]] = {"karras": _rho_ramp}
+
+
+def karras_grid(alphas_cumprod: np.ndarray, steps: int, spacing: str = "karras") -> TimeGrid:
+    """`steps` values of s = sigma / alpha from the schedule's largest to its smallest (rho = 7), then s = 0; times
+    found through the piecewise-linear log alpha."""
+    table = np.asarray(alphas_cumprod, dtype=np.float64)
+    s = KARRAS_SPACINGS[spacing](steps, np.sqrt((1 - table[-1]) / table[-1]), np.sqrt((1 - table[0]) / table[0]))
     t = time_of_lambda(table, -np.log(s))
     return TimeGrid(np.append(t, np.nan), np.append(1 / np.sqrt(1 + s**2), 1.0),
                     np.append(s / np.sqrt(1 + s**2), 0.0), table)
 
 
-GRIDS: dict[str, tuple[Callable[[np.ndarray, int, str], TimeGrid], tuple[str, ...]]] = {
-    "discrete": (discrete_grid, ("linear", "quadratic", "trailing", "logSNR")),
-    "continuous": (continuous_grid, tuple(CONTINUOUS_SPACINGS)),
-    "karras": (karras_grid, ("karras",)),
+GRIDS: dict[str, tuple[Callable[[np.ndarray, int, str], TimeGrid], dict[str, Callable]]] = {
+    "discrete": (discrete_grid, DISCRETE_SPACINGS),
+    "continuous": (continuous_grid, CONTINUOUS_SPACINGS),
+    "karras": (karras_grid, KARRAS_SPACINGS),
 }
+ALL_SPACINGS = tuple(sorted({s for _, spacings in GRIDS.values() for s in spacings}))
 
 
 def check_spacing(kind: str, spacing: str) -> None:
@@ -180,6 +256,13 @@ def check_spacing(kind: str, spacing: str) -> None:
         raise ValueError(f"unknown grid kind {kind!r}; allowed: {sorted(GRIDS)}")
     if spacing not in GRIDS[kind][1]:
         raise ValueError(f"spacing {spacing!r} is not one of a {kind} grid's: {list(GRIDS[kind][1])}")
+
+
+def _check_steps(steps: int, T: int) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"steps must be an integer, got {steps!r}")
+    if not 1 <= steps <= T:
+        raise ValueError(f"steps must be in [1, T={T}], got {steps}")
 
 
 def time_grid(alphas_cumprod: np.ndarray, kind: str, steps: int, spacing: str) -> TimeGrid:

@@ -51,11 +51,11 @@ def test_errors_exit_with_a_message():
         main(["fetch", "imagenet"])
     # Before any model or extractor is loaded (the extractor here would need Inception's weights).
     with pytest.raises(SystemExit, match="ddim-eval sample: error: cuda_graphs needs compile"):
-        main(["sample", "digits", "out", "--steps", "2", "--eta", "0", "--n", "2", "--cuda-graphs"])
+        main(["sample", "digits", "out", "--nfe", "2", "--n", "2", "--cuda-graphs"])
 
 def test_a_bad_batch_size_is_named(capsys):
     with pytest.raises(SystemExit):
-        main(["time", "digits", "t.json", "--steps", "2", "--batch-size", "huge"])
+        main(["time", "digits", "t.json", "--nfe", "2", "--batch-size", "huge"])
     assert "'huge' is neither a positive integer nor 'auto'" in capsys.readouterr().err
 
 
@@ -77,7 +77,7 @@ def test_cell_pipeline_from_the_command_line(tmp_path, capsys):
     main(["prepare-digits", str(tmp_path / "data")])
     main(["reference-stats", str(tmp_path / "data" / "train.npy"), str(tmp_path / "ref"), "--extractor", "digits-cnn"])
     for shard in (0, 1):
-        main(["sample", "digits", str(tmp_path / f"cell/shard{shard}"), "--steps", "10", "--eta", "0", "--n", "60",
+        main(["sample", "digits", str(tmp_path / f"cell/shard{shard}"), "--nfe", "10", "--n", "60",
               "--shard", str(shard), "--batch-size", "25", "--extractor", "digits-cnn", "--keep-samples"])
     main(["merge-stats", str(tmp_path / "cell/stats.npz"), str(tmp_path / "cell/shard0/stats.npz"),
           str(tmp_path / "cell/shard1/stats.npz")])
@@ -99,8 +99,8 @@ def test_cell_pipeline_from_the_command_line(tmp_path, capsys):
     assert "kid_mean" not in without and without["kid_all_pairs"] == record["kid_all_pairs"]
     assert "KID (torch-fidelity)" not in capsys.readouterr().out
     timing = json.loads((tmp_path / "cell/shard1/timing.json").read_text())
-    assert (timing["model"], timing["S"], timing["sampler"], timing["params"], timing["spacing"], timing["shard"]) == \
-        ("digits", 10, "eta=0.0", {"eta": 0.0}, "linear", 1)
+    assert (timing["model"], timing["budget"], timing["sampler"], timing["params"], timing["spacing"], timing["shard"]) \
+        == ("digits", 10, "ddim", {"eta": 0.0}, "linear", 1)
     with np.load(tmp_path / "cell/shard0/samples.npz") as a, np.load(tmp_path / "cell/shard1/samples.npz") as b:
         assert a["images"].shape == (60, 1, 8, 8) and not np.array_equal(a["images"], b["images"])
 
@@ -118,8 +118,9 @@ def test_any_sampler_from_the_command_line(tmp_path, capsys):
     main(["timing-figure", str(tmp_path / "figure4"), str(tmp_path / "t.json")])  # NFE on the S axis
     assert (tmp_path / "figure4.png").stat().st_size > 0
     # Before any network or extractor is loaded.
-    for args, message in ((["--nfe", "10", "--eta", "1"], "--eta goes with --steps"),
-                          (["--steps", "10", "--sampler", "heun"], "--sampler goes with --nfe"),
+    for args, message in ((["--nfe", "10", "--sampler", "{name: ddim, params: {eta: -1}}"],
+                           r"eta: -1 is not allowed; allowed: a number >= 0"),
+                          (["--nfe", "10", "--sampler", "[ddim]"], "is neither a name nor a mapping"),
                           (["--nfe", "2", "--sampler", "fpndm"], "sampler 'fpndm': NFE 2 is too small"),
                           (["--nfe", "8", "--sampler", "{name: deis, params: {order: 9}}"], "order: 9 is not allowed"),
                           (["--nfe", "8", "--sampler", "heun", "--spacing", "linear"], "spacing 'linear' is not one")):
@@ -134,14 +135,14 @@ def test_reconstruct_and_time_commands(tmp_path, capsys):
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["n"] == 20 and 0 < record["mse"] < 0.1 and record["eps_at"] == "current"
     assert record["mse_ci_low"] < record["mse"] < record["mse_ci_high"] and record["n_boot"] == 200
-    main(["time", "cifar10", str(tmp_path / "t.json"), "--steps", "2", "--batch-size", "1", "--random-weights",
+    main(["time", "cifar10", str(tmp_path / "t.json"), "--nfe", "2", "--batch-size", "1", "--random-weights",
           "--repeats", "1", "--warmup", "0"])
     timing = json.loads((tmp_path / "t.json").read_text())
     assert timing["random_weights"] and timing["network_evals"] == 2 and timing["hours_per_50k"] > 0
 
 
 @pytest.mark.parametrize("fast, sampler, pixels_differ", [
-    (["--precision", "bf16"], ["--steps", "10", "--eta", "1"], (0.05, 0.9)),
+    (["--precision", "bf16"], ["--nfe", "10", "--sampler", "{name: ddim, params: {eta: 1}}"], (0.05, 0.9)),
     (["--channels-last"], ["--nfe", "10", "--sampler", "dpm_solver_pp"], (0.0, 0.01))])
 def test_precision_check_command(tmp_path, capsys, fast, sampler, pixels_differ):
     """The same x_T in fp32 and in a fast setting, with the paper's sampler or any other: bf16 moves many uint8
@@ -154,7 +155,7 @@ def test_precision_check_command(tmp_path, capsys, fast, sampler, pixels_differ)
           *fast])
     r = json.loads((tmp_path / "p.json").read_text())
     assert r["n"] == 200 and r["batch_size"] == 64 and r["reference"] == "fp32" and r["n_boot"] == 50
-    assert (r["sampler"], r["nfe"]) == (("eta=1.0", 10) if "--eta" in sampler else ("dpm_solver_pp", 10))
+    assert (r["sampler"], r["nfe"]) == (("ddim-eta=1.0", 10) if "ddim" in sampler[-1] else ("dpm_solver_pp", 10))
     assert pixels_differ[0] <= r["share_pixels_differ"] <= pixels_differ[1]
     assert r["fid_shift"] == pytest.approx(r["fid_fast"] - r["fid_reference"])
     assert r["fid_shift_ci_low"] <= r["fid_shift"] <= r["fid_shift_ci_high"]
@@ -169,7 +170,7 @@ def test_auto_batch_size_is_measured_once_and_cached(tmp_path, monkeypatch, caps
     monkeypatch.setenv("DDIM_EVAL_CACHE", str(tmp_path / "cache"))
     written = []
     for out in ("t1.json", "t2.json"):
-        main(["time", "digits", str(tmp_path / out), "--steps", "2", "--batch-size", "auto", "--repeats", "1"])
+        main(["time", "digits", str(tmp_path / out), "--nfe", "2", "--batch-size", "auto", "--repeats", "1"])
         written.append((tmp_path / "cache/batch_sizes.json").stat().st_mtime_ns)
     assert written[0] == written[1]  # the second run read the cache: nothing measured, nothing written
     cache = json.loads((tmp_path / "cache/batch_sizes.json").read_text())
@@ -222,7 +223,7 @@ def test_bad_metric_inputs_are_named(tmp_path):
 def test_cuda_without_cuda_fails_before_any_work(tmp_path):
     with pytest.raises(SystemExit, match=r"ddim-eval sample: error: device 'cuda' was asked for, but CUDA is not "
                                          r"available: .*Pass --device cpu"):
-        main(["sample", "digits", str(tmp_path / "cell"), "--steps", "10", "--eta", "0", "--n", "4",
+        main(["sample", "digits", str(tmp_path / "cell"), "--nfe", "10", "--n", "4",
               "--extractor", "digits-cnn", "--device", "cuda"])
     assert not (tmp_path / "cell").exists()
     with pytest.raises(SystemExit, match=r"device 'gpu' is not a torch device; use cpu, cuda or cuda:<index>"):

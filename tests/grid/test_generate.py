@@ -8,10 +8,17 @@ from ddim_eval.grid.generate import generate_cell, initial_noise, sample_shard, 
 from ddim_eval.metrics.extractors import load_extractor
 from ddim_eval.metrics.features import load_features
 from ddim_eval.metrics.stats import from_features, load_stats
-from ddim_eval.sampling.run import paper_run
-from ddim_eval.sampling.schedule import alphas_cumprod, linear_betas, timesteps
+from ddim_eval.sampling.run import prepare
+from ddim_eval.sampling.samplers import paper_entry
+from ddim_eval.sampling.schedule import alphas_cumprod, linear_betas
+from ddim_eval.sampling.times import timesteps
 
 ALPHAS = alphas_cumprod(linear_betas())
+
+
+def paper_run(steps, eta):
+    """The paper's S steps at eta on the linear tau: DDIM's run with budget S."""
+    return prepare(paper_entry(eta), steps, ALPHAS, "linear")
 SHAPE = (1, 8, 8)
 
 
@@ -42,7 +49,7 @@ def test_x_T_is_shared_by_cells_and_independent_of_batch_size():
                 seen.append(x.clone())
             return _smooth_model(x, t)
 
-        runs[name] = torch.cat([b for b, _ in sample_shard(model, "digits", 3, 10, SHAPE, paper_run(ts, 0.0, ALPHAS),
+        runs[name] = torch.cat([b for b, _ in sample_shard(model, "digits", 3, 10, SHAPE, paper_run(len(ts), 0.0),
                                                            batch_size=bs, progress=False)])
         assert torch.equal(torch.cat(seen), x_T)
     assert torch.equal(runs["S10/bs4"], runs["S10/bs10"])
@@ -51,10 +58,10 @@ def test_x_T_is_shared_by_cells_and_independent_of_batch_size():
 
 
 def test_stochastic_cells_are_reproducible():
-    ts = timesteps(10, "linear")
+    ts = 10
 
     def run(eta):
-        return torch.cat([b for b, _ in sample_shard(_smooth_model, "digits", 0, 6, SHAPE, paper_run(ts, eta, ALPHAS),
+        return torch.cat([b for b, _ in sample_shard(_smooth_model, "digits", 0, 6, SHAPE, paper_run(ts, eta),
                                                      batch_size=4, progress=False)])
 
     assert torch.equal(run(1.0), run(1.0))
@@ -68,7 +75,7 @@ def test_nan_samples_name_the_shard_and_images():
         out[1] = float("nan")
         return out
 
-    gen = sample_shard(diverging, "digits", 7, 8, SHAPE, paper_run(timesteps(10, "linear"), 0.0, ALPHAS), batch_size=4,
+    gen = sample_shard(diverging, "digits", 7, 8, SHAPE, paper_run(10, 0.0), batch_size=4,
                        progress=False)
     with pytest.raises(FloatingPointError, match=r"samples of digits shard 7, images 0\.\.3: 64 NaN/inf"):
         next(gen)
@@ -76,13 +83,13 @@ def test_nan_samples_name_the_shard_and_images():
 
 def test_bad_sizes():
     with pytest.raises(ValueError, match="n=0"):
-        next(sample_shard(_smooth_model, "digits", 0, 0, SHAPE, paper_run([0, 500], 0.0, ALPHAS)))
+        next(sample_shard(_smooth_model, "digits", 0, 0, SHAPE, paper_run(2, 0.0)))
 
 
 def test_generate_cell_writes_consistent_outputs(tmp_path):
     extractor = load_extractor("digits-cnn")
-    ts = timesteps(10, "linear")
-    record = generate_cell(_smooth_model, "digits", tmp_path / "cell", shape=SHAPE, run=paper_run(ts, 0.0, ALPHAS), n=50, shard=0, extractor=extractor, batch_size=16,
+    ts = 10
+    record = generate_cell(_smooth_model, "digits", tmp_path / "cell", shape=SHAPE, run=paper_run(ts, 0.0), n=50, shard=0, extractor=extractor, batch_size=16,
                            keep_samples=True, progress=False, describe={"S": 10, "eta": 0.0})
     files = sorted(p.name for p in (tmp_path / "cell").iterdir())
     assert files == ["features.npz", "samples.npz", "stats.npz", "timing.json"]  # no temp files left behind

@@ -12,17 +12,18 @@ import pytest
 
 from ddim_eval.grid.generate import PARTIAL, generate_cell
 from ddim_eval.metrics.extractors import load_extractor
-from ddim_eval.sampling import timesteps
-from ddim_eval.sampling.run import paper_run
+from ddim_eval.sampling.run import prepare
+from ddim_eval.sampling.samplers import paper_entry
 from ddim_eval.sampling.schedule import make_alphas_cumprod
 
 OUTPUTS = ("features.npz", "stats.npz", "samples.npz")
-SAMPLE = [sys.executable, "-m", "ddim_eval.cli", "sample", "digits", "--steps", "100", "--n", "300",
+SAMPLE = [sys.executable, "-m", "ddim_eval.cli", "sample", "digits", "--nfe", "100", "--n", "300",
           "--batch-size", "50", "--extractor", "digits-cnn", "--keep-samples"]
 
 
 def run_sample(out, eta) -> subprocess.Popen:
-    return subprocess.Popen([*SAMPLE[:5], str(out), *SAMPLE[5:], "--eta", str(eta)], stdout=subprocess.PIPE,
+    sampler = f"{{name: ddim, params: {{eta: {eta}}}}}"
+    return subprocess.Popen([*SAMPLE[:5], str(out), *SAMPLE[5:], "--sampler", sampler], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -54,7 +55,7 @@ def test_a_sigkilled_sample_resumes_to_the_same_bytes(tmp_path, eta):
 
 def _cell(out, model, batch_size=4, **kwargs):
     return generate_cell(model, "digits", out, shape=(1, 8, 8),
-                         run=paper_run(timesteps(5, "linear"), 1.0, make_alphas_cumprod()), n=10, shard=0, extractor=load_extractor("digits-cnn"),
+                         run=prepare(paper_entry(1.0), 5, make_alphas_cumprod(), "linear"), n=10, shard=0, extractor=load_extractor("digits-cnn"),
                          batch_size=batch_size, progress=False, **kwargs)
 
 

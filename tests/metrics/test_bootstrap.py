@@ -4,6 +4,7 @@ differences, FID_inf, and the errors for bad levels and resample counts."""
 import numpy as np
 import pytest
 import torch
+from interval_coverage import GaussianCells, measure_coverage
 
 from ddim_eval.metrics.bootstrap import (
     Replicated,
@@ -13,7 +14,6 @@ from ddim_eval.metrics.bootstrap import (
     resample_counts,
     unpaired_difference,
 )
-from ddim_eval.metrics.coverage import GaussianCells, measure_coverage
 from ddim_eval.metrics.distances import fid
 from ddim_eval.metrics.fid_bootstrap import fid_replicates
 from ddim_eval.metrics.fid_infinity import extrapolate, fid_infinity, subset_sizes

@@ -6,8 +6,10 @@ from ddim_eval.data.images import to_uint8
 from ddim_eval.metrics.reconstruction import reconstruction_errors, summarize
 from ddim_eval.metrics.timing import FIGURE4_IMAGES, time_sampling, timing_record
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model, sample_mixture
-from ddim_eval.sampling.run import paper_run
-from ddim_eval.sampling.schedule import alphas_cumprod, linear_betas, timesteps
+from ddim_eval.sampling.run import prepare
+from ddim_eval.sampling.samplers import paper_entry
+from ddim_eval.sampling.schedule import alphas_cumprod, linear_betas
+from ddim_eval.sampling.times import discrete_grid
 
 ALPHAS = alphas_cumprod(linear_betas())
 
@@ -18,7 +20,7 @@ def test_reconstruction_error_falls_with_steps():
     mixture = demo_mixture(shape)
     model = mixture_eps_model(mixture, ALPHAS)
     images = to_uint8(sample_mixture(mixture, 200, shape, torch.Generator().manual_seed(0))).numpy()
-    mse = [summarize(reconstruction_errors(model, images, timesteps(s, "linear"), alphas_cumprod=ALPHAS,
+    mse = [summarize(reconstruction_errors(model, images, discrete_grid(ALPHAS, s, "linear"),
                                            dtype=torch.float64, batch_size=64, progress=False))
            for s in (10, 50, 200)]
     assert mse[0]["mse"] > 3 * mse[1]["mse"] > 9 * mse[2]["mse"] > 0
@@ -28,17 +30,17 @@ def test_reconstruction_error_falls_with_steps():
 def test_perfect_round_trip_gives_zero_error():
     # eps = 0 makes encode and decode exact inverses of x -> sqrt(a) x: the error is only float rounding.
     images = np.random.default_rng(0).integers(0, 256, (5, 3, 4, 4), dtype=np.uint8)
-    errors = reconstruction_errors(lambda x, t: torch.zeros_like(x), images, timesteps(20, "linear"),
-                                   alphas_cumprod=ALPHAS, progress=False)
+    errors = reconstruction_errors(lambda x, t: torch.zeros_like(x), images, discrete_grid(ALPHAS, 20, "linear"),
+                                   progress=False)
     assert errors.shape == (5,) and errors.max() < 1e-12
 
 
 def test_reconstruction_bad_input():
     with pytest.raises(ValueError, match="empty split"):
-        reconstruction_errors(lambda x, t: x, np.zeros((0, 1, 2, 2), np.uint8), [0], alphas_cumprod=ALPHAS)
+        reconstruction_errors(lambda x, t: x, np.zeros((0, 1, 2, 2), np.uint8), discrete_grid(ALPHAS, 1))
     with pytest.raises(FloatingPointError, match="reconstructions of images 0..1"):
-        reconstruction_errors(lambda x, t: x * float("nan"), np.zeros((2, 1, 2, 2), np.uint8), [0, 500],
-                              alphas_cumprod=ALPHAS, progress=False)
+        reconstruction_errors(lambda x, t: x * float("nan"), np.zeros((2, 1, 2, 2), np.uint8),
+                              discrete_grid(ALPHAS, 2), progress=False)  # tau = [0, 500]
 
 
 def test_summarize():
@@ -48,8 +50,8 @@ def test_summarize():
 
 
 def test_timing_record_units():
-    r = timing_record(seconds=2.0, images=100, run=paper_run(timesteps(50, "quadratic"), 0.0, ALPHAS), batch_size=100, device="cpu",
-                      fast_path="bf16+compile")
+    r = timing_record(seconds=2.0, images=100, run=prepare(paper_entry(0.0), 50, ALPHAS, "quadratic"), batch_size=100,
+                      device="cpu", fast_path="bf16+compile")
     assert r["network_evals"] == 50 and r["distinct_timesteps"] == 49
     assert r["seconds_per_image_per_step"] == pytest.approx(2.0 / (100 * 50))
     assert r["images_per_second"] == 50.0
@@ -64,9 +66,9 @@ def test_time_sampling_scales_with_steps():
         calls.append(len(x))
         return torch.zeros_like(x)
 
-    r = time_sampling(model, (1, 4, 4), paper_run(timesteps(10, "linear"), 0.0, ALPHAS), batch_size=8, warmup=2,
+    r = time_sampling(model, (1, 4, 4), prepare(paper_entry(0.0), 10, ALPHAS, "linear"), batch_size=8, warmup=2,
                       repeats=3)
     assert len(calls) == 10 * 5 and set(calls) == {8}
     assert r["warmup"] == 2 and r["repeats"] == 3 and r["batch_size"] == 8 and r["seconds"] > 0
     with pytest.raises(ValueError, match="repeats=0"):
-        time_sampling(model, (1, 4, 4), paper_run([0], 0.0, ALPHAS), batch_size=1, repeats=0)
+        time_sampling(model, (1, 4, 4), prepare(paper_entry(0.0), 1, ALPHAS), batch_size=1, repeats=0)  # tau = [0]

@@ -5,11 +5,11 @@ import hashlib
 import pytest
 import torch
 
-from ddim_eval.fetch import ChecksumError, FetchError
-from ddim_eval.models.checkpoints import CheckpointError, fetch_checkpoint, load_official_state_dict, load_unet
+from ddim_eval.fetch import CheckpointError, ChecksumError, FetchError
+from ddim_eval.models.checkpoints import fetch_checkpoint, load_official_state_dict, load_unet
 from ddim_eval.models.registry import load_registry
 from ddim_eval.models.unet import eps_model_from_unet
-from ddim_eval.sampling import sample
+from ddim_eval.sampling import discrete_grid, make_alphas_cumprod, sample
 
 from helpers import MD5, Payload
 
@@ -44,7 +44,8 @@ def test_load_unet_end_to_end(server, tmp_path, reference):
                                    atol=1e-5, rtol=0)
     assert not unet.training and not any(p.requires_grad for p in unet.parameters())
     # The loaded network drives the sampler directly.
-    assert sample(eps_model_from_unet(unet), torch.randn(2, 3, 8, 8), [0, 500]).shape == (2, 3, 8, 8)
+    grid = discrete_grid(make_alphas_cumprod(), 2)  # tau = [0, 500]
+    assert sample(eps_model_from_unet(unet), torch.randn(2, 3, 8, 8), grid).shape == (2, 3, 8, 8)
     # Cached now: a second load makes no request, and still verifies the file.
     n_requests = len(server.requests)
     load_unet(spec, tmp_path / "cache")

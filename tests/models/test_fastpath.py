@@ -12,17 +12,17 @@ from torch._dynamo.utils import counters
 from ddim_eval.models.batch_size import cached_batch_size, measure_batch_size
 from ddim_eval.models.checkpoints import load_unet
 from ddim_eval.models.fastpath import FastPath, eager_fallback, fast_eps_model, fixed_batch, resolve
-from ddim_eval.sampling import sample, timesteps
+from ddim_eval.sampling import discrete_grid, make_alphas_cumprod, sample
 
 X = torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-TS = timesteps(10, "linear")
+GRID = discrete_grid(make_alphas_cumprod(), 10, "linear")
 
 
 def fast_sample(fast: FastPath, batch_size: int = 6) -> torch.Tensor:
     unet = load_unet("digits")  # the demo's trained DDPM: its samples lie in [-1, 1]
     eps, applied, notes = fast_eps_model(unet, fast, batch_size=batch_size)
     assert applied == fast and notes == []
-    return sample(eps, X, TS, 0.0)
+    return sample(eps, X, GRID, 0.0)
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +53,8 @@ def test_last_partial_batch_is_padded_not_recompiled():
     unet = load_unet("digits")
     eps, _, _ = fast_eps_model(unet, FastPath(compile=True), batch_size=4)
     counters.clear()
-    full = sample(eps, X[:4], TS, 0.0)
-    last = sample(eps, X[4:], TS, 0.0)  # 2 images: padded to 4
+    full = sample(eps, X[:4], GRID, 0.0)
+    last = sample(eps, X[4:], GRID, 0.0)  # 2 images: padded to 4
     assert counters["stats"]["unique_graphs"] == 1
     assert last.shape == (2, 1, 8, 8)
     torch.testing.assert_close(torch.cat([full, last]), fast_sample(FastPath()), atol=1e-5, rtol=0)

@@ -8,8 +8,8 @@ from ddim_eval.grid.generate import sample_shard
 from ddim_eval.models import eps_model_from_unet, get_model_spec, load_unet
 from ddim_eval.report import showcase
 from ddim_eval.report.figures import rows_figure, samples_figure, save_figure, timing_figure
-from ddim_eval.sampling.run import paper_run
-from ddim_eval.sampling.schedule import timesteps
+from ddim_eval.sampling.run import prepare
+from ddim_eval.sampling.samplers import paper_entry
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,8 @@ def test_figures_start_from_the_cells_x_T(digits_model):
                                 variants=[0.0, 1.0], n=3)
     assert grid.shape == (2, 2, 3, 1, 8, 8) and grid.dtype == np.uint8
     # eta = 0 is deterministic: the panel is the first images of shard 0 of the S=10, eta=0 cell.
-    cell, _ = next(sample_shard(eps, "digits", 0, 20, spec.image_shape, paper_run(timesteps(10, "linear"), 0.0, alphas),
-                                batch_size=20, progress=False))
+    run = prepare(paper_entry(0.0), 10, alphas, "linear")
+    cell, _ = next(sample_shard(eps, "digits", 0, 20, spec.image_shape, run, batch_size=20, progress=False))
     diff = np.abs(grid[0, 1].astype(int) - cell[:3].numpy().astype(int))
     assert diff.max() <= 1 and (diff == 0).mean() > 0.99  # batch size may move a value by one level
     assert not np.array_equal(grid[0, 1], grid[1, 1])  # eta = 1 adds noise

@@ -1,4 +1,4 @@
-"""Convergence orders on the exact Gaussian-mixture oracle (`ddim_eval.sampling.convergence`): the slope of log RMS
+"""Convergence orders on the exact Gaussian-mixture oracle (`benchmarks/convergence_study.py`): the slope of log RMS
 error against log NFE, fitted over NFE 35-350, from one x_T (256 points, D = 8, seed 0, demo_mixture widened 4x).
 
 What the theory predicts, and the tolerances:
@@ -8,8 +8,9 @@ What the theory predicts, and the tolerances:
   DPM-Solver++(3M) p = 2, not 3: its update (the authors' and diffusers') weighs the second difference
   D2 = (D1_0 - D1_1) / (r0 + r1) ~ h^2 x0''/2 by alpha_t phi_3, where the third-order Taylor term needs
   alpha_t phi_3 h^2 x0'' (the singlestep 'taylor' update defines D2 with the factor 2). The missing
-  alpha_t phi_3 h^2 x0''/2 ~ h^3 x0''/12 is a local error O(h^3): a global O(h^2). With D2 doubled the update equals
-  UniP-3 (bh2) below to 1e-13 and its slope is 2.9 over NFE 160-640. The fitted 2.17 is the crossover from
+  alpha_t phi_3 h^2 x0''/2 ~ h^3 x0''/12 is a local error O(h^3): a global O(h^2). With D2 doubled
+  (third_order="corrected", under the higher orders below) the update equals UniP-3 (bh2) to 1e-13 and its slope is
+  2.9 over NFE 160-640 (local slopes 2.32, 2.77, 2.91 over NFE 40-320). The fitted 2.17 is the crossover from
   its h^3 terms (local slopes 2.29, 2.17, 2.05; 2.00 past NFE 320).
   PLMS on a logSNR grid p = 2: the Adams-Bashforth weights average eps uniformly in the grid's variable, while
   the DDIM transfer integrates it against d(sigma/alpha); the mismatch is O(h^2) in the averaged eps, O(h^3) locally.
@@ -32,11 +33,10 @@ UniPC-3 without over the range, and its slope falls towards 2 only past NFE 320.
 import numpy as np
 import pytest
 import torch
-
-from ddim_eval.report.figures import convergence_figure, save_figure
-from ddim_eval.sampling.convergence import (
+from convergence_study import (
     References,
     budgets_for_steps,
+    convergence_figure,
     convergence_study,
     default_cases,
     fit_order,
@@ -44,6 +44,8 @@ from ddim_eval.sampling.convergence import (
     slope_table,
     study_mixture,
 )
+
+from ddim_eval.report.figures import save_figure
 from ddim_eval.sampling.oracle import mixture_eps_model
 from ddim_eval.sampling.pndm import plms
 from ddim_eval.sampling.schedule import make_alphas_cumprod
@@ -53,7 +55,7 @@ TOLERANCE = 0.3
 SETTLED = {"DDIM (eta 0)": 1, "Euler (Karras)": 1, "Heun (Karras)": 2, "DPM-Solver++(2M)": 2,
            "DPM-Solver-2 (singlestep)": 2, "DPM-Solver++(3M)": 2, "PLMS, logSNR grid": 2, "PLMS": 1, "F-PNDM": 1}
 RISING = {"UniPC-3 (bh2)": 4, "UniP-3 (no corrector)": 3, "DPM-Solver-3 (singlestep)": 3, "DEIS tAB2": 3,
-          "DEIS tAB3": 4}
+          "DEIS tAB3": 4, "DPM-Solver++(3M), corrected": 3}
 
 
 @pytest.fixture(scope="module", autouse=True)

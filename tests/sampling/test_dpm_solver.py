@@ -15,8 +15,8 @@ import pytest
 import torch
 from diffusers import DPMSolverMultistepScheduler, DPMSolverSinglestepScheduler
 
-from ddim_eval.sampling import make_alphas_cumprod, sample, timesteps
-from ddim_eval.sampling.dpm_solver import dpm_solver, dpm_solver_multistep, dpm_solver_pp
+from ddim_eval.sampling import make_alphas_cumprod, sample
+from ddim_eval.sampling.dpm import dpm_solver, dpm_solver_pp
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model
 from ddim_eval.sampling.run import prepare
 from ddim_eval.sampling.samplers import fast_orders
@@ -99,7 +99,7 @@ def test_multistep_matches_diffusers(algorithm, order, steps):
     # Measured max |diff| 2.9e-7 (diffusers' float32 cast of x each step).
     final = "zero" if algorithm == "dpmsolver++" else "sigma_min"
     scheduler = multistep_scheduler(steps, algorithm_type=algorithm, solver_order=order, final_sigmas_type=final)
-    ours = dpm_solver_multistep(EPS, X_T, grid_of(scheduler), order=order, lower_order_final=True,
+    ours = dpm_solver_pp(EPS, X_T, grid_of(scheduler), order=order, lower_order_final=True,
                                 prediction=PREDICTION[algorithm])
     assert torch.isfinite(ours).all()
     assert max_diff(ours, peer(scheduler)) < 1e-5
@@ -269,17 +269,17 @@ def test_bad_grids_and_orders_fail_before_any_evaluation():
     with pytest.raises(ValueError, match="strictly increasing log-SNR"):
         dpm_solver_pp(never, X_T, repeated, order=2)
     with pytest.raises(ValueError, match="prediction"):
-        dpm_solver_multistep(never, X_T, repeated, order=2, lower_order_final=True, prediction="v")
+        dpm_solver_pp(never, X_T, repeated, order=2, lower_order_final=True, prediction="v")
 
 
 def test_order_one_is_ddim():
     # DPM-Solver-1 is DDIM (eta = 0) for either prediction, on DDIM's own grid (integer tau, then the clean data).
     for S in (5, 10):
-        ddim = sample(EPS, X_T, timesteps(S))
         grid = discrete_grid(ALPHAS, S, "linear")
+        ddim = sample(EPS, X_T, grid)
         assert max_diff(dpm_solver(EPS, X_T, grid, orders=(1,) * S), ddim) < 1e-10
         for prediction in ("data", "noise"):
-            x = dpm_solver_multistep(EPS, X_T, grid, order=1, lower_order_final=True, prediction=prediction)
+            x = dpm_solver_pp(EPS, X_T, grid, order=1, lower_order_final=True, prediction=prediction)
             assert max_diff(x, ddim) < 1e-10
 
 
@@ -298,7 +298,7 @@ def test_steps_into_the_clean_data_are_finite_and_first_order():
         assert torch.isfinite(x).all() and len(calls) == 3 * 3 + 1
         for order in (2, 3):
             for prediction in ("data", "noise"):
-                x = dpm_solver_multistep(EPS, X_T, grid, order=order, lower_order_final=False, prediction=prediction)
+                x = dpm_solver_pp(EPS, X_T, grid, order=order, lower_order_final=False, prediction=prediction)
                 assert torch.isfinite(x).all()
 
 

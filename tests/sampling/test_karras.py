@@ -13,10 +13,10 @@ import pytest
 import torch
 from diffusers import EulerDiscreteScheduler, HeunDiscreteScheduler
 
+from ddim_eval.sampling.ddim import ddim_sampler
 from ddim_eval.sampling.karras import euler, heun
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model
 from ddim_eval.sampling.run import prepare
-from ddim_eval.sampling.sampler import ddim_sampler
 from ddim_eval.sampling.schedule import make_alphas_cumprod
 from ddim_eval.sampling.times import TimeGrid, continuous_grid, discrete_grid, karras_grid
 

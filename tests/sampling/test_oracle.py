@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ddim_eval.sampling import encode, make_alphas_cumprod, sample, timesteps
+from ddim_eval.sampling import discrete_grid, encode, make_alphas_cumprod, sample
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model, moment_errors, sample_mixture
 
 SHAPE = (1, 2, 2)
@@ -38,7 +38,7 @@ def test_samples_converge_as_S_grows(eta):
     x_T = torch.randn(40000, *SHAPE, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     errors = []
     for S in (10, 100, 1000):
-        x = sample(EPS, x_T, timesteps(S), eta, generator=torch.Generator().manual_seed(3))
+        x = sample(EPS, x_T, discrete_grid(ALPHAS, S), eta, generator=torch.Generator().manual_seed(3))
         errors.append(moment_errors(x, MIXTURE)[1])
     assert errors[0] > errors[1] > errors[2], errors
     assert errors[0] > 0.05 and errors[2] < 0.005, errors
@@ -46,19 +46,19 @@ def test_samples_converge_as_S_grows(eta):
 
 def test_sigma_hat_converges_as_S_grows():
     x_T = torch.randn(40000, *SHAPE, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
-    errors = [moment_errors(sample(EPS, x_T, timesteps(S), "sigma_hat", generator=torch.Generator().manual_seed(3)),
-                            MIXTURE)[1] for S in (10, 100, 1000)]
+    errors = [moment_errors(sample(EPS, x_T, discrete_grid(ALPHAS, S), "sigma_hat",
+                                   generator=torch.Generator().manual_seed(3)), MIXTURE)[1] for S in (10, 100, 1000)]
     assert errors[0] > errors[1] > errors[2], errors
 
 
 def test_eta_zero_is_deterministic():
     x_T = torch.randn(256, *SHAPE, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
-    ts = timesteps(20)
-    a = sample(EPS, x_T, ts, 0.0, generator=torch.Generator().manual_seed(5))
-    b = sample(EPS, x_T, ts, 0.0, generator=torch.Generator().manual_seed(6))
+    grid = discrete_grid(ALPHAS, 20)
+    a = sample(EPS, x_T, grid, 0.0, generator=torch.Generator().manual_seed(5))
+    b = sample(EPS, x_T, grid, 0.0, generator=torch.Generator().manual_seed(6))
     assert torch.equal(a, b)
-    c = sample(EPS, x_T, ts, 1.0, generator=torch.Generator().manual_seed(5))
-    d = sample(EPS, x_T, ts, 1.0, generator=torch.Generator().manual_seed(6))
+    c = sample(EPS, x_T, grid, 1.0, generator=torch.Generator().manual_seed(5))
+    d = sample(EPS, x_T, grid, 1.0, generator=torch.Generator().manual_seed(6))
     assert (c - d).abs().max() > 0.1  # eta = 1 does draw noise
 
 
@@ -67,8 +67,8 @@ def test_reconstruction_error_falls_with_S(eps_at):
     x_0 = sample_mixture(MIXTURE, 2000, SHAPE, torch.Generator().manual_seed(7))
     mse = []
     for S in (10, 100, 1000):
-        ts = timesteps(S)
-        x_rec = sample(EPS, encode(EPS, x_0, ts, eps_at=eps_at), ts, 0.0)
+        grid = discrete_grid(ALPHAS, S)
+        x_rec = sample(EPS, encode(EPS, x_0, grid, eps_at=eps_at), grid, 0.0)
         mse.append((((x_rec - x_0) / 2) ** 2).mean().item())  # per-dimension MSE on the [0, 1] scale
     assert mse[0] > mse[1] > mse[2], mse
     assert mse[2] < 1e-4, mse
@@ -77,6 +77,6 @@ def test_reconstruction_error_falls_with_S(eps_at):
 def test_encode_reaches_the_prior():
     # Encoding data with S = 1000 lands near N(0, I) (with S = 100 the latent variance is still ~0.8).
     x_0 = sample_mixture(MIXTURE, 10000, SHAPE, torch.Generator().manual_seed(8))
-    z = encode(EPS, x_0, timesteps(1000)).reshape(10000, -1)
+    z = encode(EPS, x_0, discrete_grid(ALPHAS, 1000)).reshape(10000, -1)
     assert z.mean(0).abs().max() < 0.05
     assert (torch.cov(z.T) - torch.eye(4, dtype=z.dtype)).abs().max() < 0.05

@@ -6,14 +6,15 @@ Where they meet: linear ("leading") spacing with S dividing T, steps_offset 0, s
 import pytest
 import torch
 from diffusers import DDIMScheduler
+from diffusers_peers import DDIM_CONFIG, diffusers_encode, diffusers_sample
 
-from ddim_eval.sampling import encode, make_alphas_cumprod, sample, timesteps
+from ddim_eval.sampling import discrete_grid, encode, make_alphas_cumprod, sample, timesteps
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model, sample_mixture
-from ddim_eval.sampling.peers import DDIM_CONFIG, diffusers_encode, diffusers_sample
 
 from helpers import tiny_unet
 
 SHAPE = (3, 8, 8)
+ALPHAS = make_alphas_cumprod()
 N = 16
 
 
@@ -40,11 +41,11 @@ def test_timesteps_match_leading_spacing(S):
 def test_sample_matches_ddim_scheduler(S, eta):
     _, eps_model = oracle_model()
     x_T, noise = shared_inputs(S, torch.float32)
-    ours = sample(eps_model, x_T, timesteps(S), eta, noise=noise)
+    ours = sample(eps_model, x_T, discrete_grid(ALPHAS, S), eta, noise=noise)
     peer = diffusers_sample(eps_model, x_T, S, eta, noise=noise)
     torch.testing.assert_close(ours, peer, atol=1e-5, rtol=0)
     if eta > 0:  # the noise really enters: other noise gives a visibly different sample
-        other = sample(eps_model, x_T, timesteps(S), eta, noise=[z.flip(0) for z in noise])
+        other = sample(eps_model, x_T, discrete_grid(ALPHAS, S), eta, noise=[z.flip(0) for z in noise])
         assert (other - ours).abs().max() > 1e-2
 
 
@@ -54,7 +55,7 @@ def test_sample_matches_ddim_scheduler_with_a_network(S, eta):
     # A random U-Net is no denoiser, so x grows to O(100): compare relative to that scale, in float64.
     _, eps_model = tiny_unet(dtype=torch.float64)
     x_T, noise = shared_inputs(S, torch.float64)
-    ours = sample(eps_model, x_T, timesteps(S), eta, noise=noise)
+    ours = sample(eps_model, x_T, discrete_grid(ALPHAS, S), eta, noise=noise)
     peer = diffusers_sample(eps_model, x_T, S, eta, noise=noise)
     assert (ours - peer).abs().max() / peer.abs().max() < 1e-5
 
@@ -64,7 +65,7 @@ def test_encode_next_label_matches_inverse_scheduler(S):
     # DDIMInverseScheduler steps t -> t' with eps evaluated at (x_t, t'): our eps_at="next".
     mixture, eps_model = oracle_model()
     x_0 = sample_mixture(mixture, N, SHAPE, torch.Generator().manual_seed(0)).float()
-    torch.testing.assert_close(encode(eps_model, x_0, timesteps(S), eps_at="next"),
+    torch.testing.assert_close(encode(eps_model, x_0, discrete_grid(ALPHAS, S), eps_at="next"),
                                diffusers_encode(eps_model, x_0, S), atol=1e-5, rtol=0)
 
 
@@ -80,7 +81,7 @@ def test_encode_current_label_differs_only_in_the_label(S):
     def shifted(x, t):
         return eps_model(x, (t - stride).clamp(min=0))
 
-    ours = encode(eps_model, x_0, timesteps(S))
+    ours = encode(eps_model, x_0, discrete_grid(ALPHAS, S))
     torch.testing.assert_close(ours, diffusers_encode(shifted, x_0, S), atol=1e-5, rtol=0)
     assert (ours - diffusers_encode(eps_model, x_0, S)).abs().max() > 1e-3
 
@@ -106,4 +107,4 @@ def test_sigma_hat_matches_ddpm_scheduler_fixed_large(S, spacing):
         x = scheduler.step(eps_model(x, t.expand(N)), t, x, generator=g).prev_sample
     g = torch.Generator().manual_seed(1)
     noise = [torch.randn(x_T.shape, generator=g) if t > 0 else torch.zeros(x_T.shape) for t in ts[::-1]]
-    torch.testing.assert_close(sample(eps_model, x_T, ts, "sigma_hat", noise=noise), x, atol=1e-5, rtol=0)
+    torch.testing.assert_close(sample(eps_model, x_T, discrete_grid(ALPHAS, S, spacing), "sigma_hat", noise=noise), x, atol=1e-5, rtol=0)

@@ -11,14 +11,13 @@ import pytest
 import torch
 from diffusers import PNDMScheduler
 
-from ddim_eval.sampling.ddim import ddim_step
+from ddim_eval.sampling.ddim import ddim_sampler, ddim_step
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model
-from ddim_eval.sampling.pndm import Node, fpndm, grid_nodes, midpoint_nodes, plms, pndm_walk
+from ddim_eval.sampling.pndm import fpndm, midpoint_nodes, plms, pndm_walk
 from ddim_eval.sampling.run import prepare
-from ddim_eval.sampling.sampler import ddim_sampler
 from ddim_eval.sampling.samplers import SAMPLERS
 from ddim_eval.sampling.schedule import make_alphas_cumprod
-from ddim_eval.sampling.times import coefficients, continuous_grid, discrete_grid, grid_at, karras_grid
+from ddim_eval.sampling.times import Node, coefficients, continuous_grid, discrete_grid, grid_at, karras_grid, nodes
 
 from helpers import tiny_unet
 
@@ -108,10 +107,11 @@ def diffusers_rk(grid, stride):
     """diffusers' Runge-Kutta nodes, h = stride // 2: the network's mid time t' + h at its own alpha, the first
     predictor moved to alpha(t - h) though evaluated at t' + h."""
     rk, half = [], stride // 2
-    for src in grid_nodes(grid)[:3]:
+    for src in nodes(grid)[:3]:
         mid = src.t - stride + half
         (a_mid, a_first), (s_mid, s_first) = coefficients(ALPHAS, np.array([mid, src.t - half]))
-        rk.append((Node(mid, a_mid, s_mid), Node(mid, a_first, s_first)))
+        rk.append((Node(mid, a_mid, s_mid, math.log(a_mid) - math.log(s_mid)),
+                   Node(mid, a_first, s_first, math.log(a_first) - math.log(s_first))))
     return rk
 
 
@@ -124,7 +124,7 @@ def test_fpndm_odd_stride_differs_from_pndm_scheduler_only_in_the_half_step():
     eps_model, x, grid = oracle_model(), x_T(), diffusers_grid(S)
     peer = diffusers_sample(eps_model, x, S, False)
     assert (fpndm(eps_model, x, grid) - peer).abs().max() > 1e-4
-    torch.testing.assert_close(pndm_walk(eps_model, x, grid_nodes(grid), diffusers_rk(grid, stride)), peer,
+    torch.testing.assert_close(pndm_walk(eps_model, x, nodes(grid), diffusers_rk(grid, stride)), peer,
                                atol=1e-5, rtol=0)
 
 

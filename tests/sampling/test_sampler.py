@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from ddim_eval.sampling import ddim_sigma, encode, make_alphas_cumprod, sample, slerp, timesteps
+from ddim_eval.sampling import ddim_sigma, discrete_grid, encode, make_alphas_cumprod, sample, slerp, timesteps
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model
+from ddim_eval.sampling.times import grid_at
 
 SHAPE = (1, 2, 2)
 ALPHAS = make_alphas_cumprod()
@@ -24,13 +25,13 @@ def test_sigma_formula():
 
 
 def test_trajectory_lists_every_step():
-    ts = timesteps(10, "quadratic")
-    x, traj = sample(EPS, X_T, ts, 0.5, generator=torch.Generator().manual_seed(1), return_trajectory=True)
+    grid = discrete_grid(ALPHAS, 10, "quadratic")
+    x, traj = sample(EPS, X_T, grid, 0.5, generator=torch.Generator().manual_seed(1), return_trajectory=True)
     assert len(traj.xs) == 11 and len(traj.x0_preds) == 10
     assert traj.xs[0] is X_T and torch.equal(traj.xs[-1], x)
     # The last step goes to alpha = 1, where x_0 is the prediction itself.
     torch.testing.assert_close(traj.x0_preds[-1], x)
-    assert torch.equal(x, sample(EPS, X_T, ts, 0.5, generator=torch.Generator().manual_seed(1)))
+    assert torch.equal(x, sample(EPS, X_T, grid, 0.5, generator=torch.Generator().manual_seed(1)))
 
 
 def test_duplicate_timestep_is_an_identity_step_that_costs_a_call():
@@ -41,72 +42,77 @@ def test_duplicate_timestep_is_an_identity_step_that_costs_a_call():
         return EPS(x, t)
 
     ts = timesteps(50, "quadratic")
-    _, traj = sample(counting, X_T.double(), ts, 1.0, generator=torch.Generator().manual_seed(0),
-                     return_trajectory=True)
+    _, traj = sample(counting, X_T.double(), discrete_grid(ALPHAS, 50, "quadratic"), 1.0,
+                     generator=torch.Generator().manual_seed(0), return_trajectory=True)
     assert len(calls) == 50 and calls == ts[::-1]
     # 0 -> 0 (the duplicate) is the second-to-last step: x is unchanged by it, whatever eta.
     torch.testing.assert_close(traj.xs[-2], traj.xs[-3], atol=1e-12, rtol=0)
 
 
 def test_sigma_hat_clamps_x0():
-    _, traj = sample(EPS, 5 * X_T, timesteps(10), "sigma_hat", generator=torch.Generator().manual_seed(0),
-                     return_trajectory=True)
+    _, traj = sample(EPS, 5 * X_T, discrete_grid(ALPHAS, 10), "sigma_hat",
+                     generator=torch.Generator().manual_seed(0), return_trajectory=True)
     assert all(x0.abs().max() <= 1 for x0 in traj.x0_preds)
-    _, traj = sample(EPS, 5 * X_T, timesteps(10), 0.0, return_trajectory=True)
+    _, traj = sample(EPS, 5 * X_T, discrete_grid(ALPHAS, 10), 0.0, return_trajectory=True)
     assert max(x0.abs().max() for x0 in traj.x0_preds) > 1  # the DDIM path does not clip
 
 
 def test_custom_schedule_is_used():
     alphas = make_alphas_cumprod(T=100, beta_start=1e-3, beta_end=0.2)
     eps = mixture_eps_model(demo_mixture(SHAPE), alphas)
-    x = sample(eps, X_T, timesteps(10, T=100), alphas_cumprod=alphas)
+    x = sample(eps, X_T, discrete_grid(alphas, 10))
     with pytest.raises(ValueError, match=r"timesteps must lie in \[0, 99\]"):
-        sample(eps, X_T, timesteps(10), alphas_cumprod=alphas)
+        sample(eps, X_T, grid_at(alphas, np.array(timesteps(10)[::-1], dtype=float), to_data=True))
     assert x.shape == X_T.shape
 
 
 def test_dtype_and_device_follow_x():
-    x = sample(EPS, X_T.double(), timesteps(5))
+    x = sample(EPS, X_T.double(), discrete_grid(ALPHAS, 5))
     assert x.dtype == torch.float64
-    assert sample(EPS, X_T, timesteps(5)).dtype == torch.float32
+    assert sample(EPS, X_T, discrete_grid(ALPHAS, 5)).dtype == torch.float32
 
 
 @pytest.mark.parametrize("eta", [-0.1, float("nan"), "ddpm", True])
 def test_bad_eta(eta):
     with pytest.raises(ValueError, match=r"eta must be a finite number >= 0 or 'sigma_hat'"):
-        sample(EPS, X_T, timesteps(10), eta)
+        sample(EPS, X_T, discrete_grid(ALPHAS, 10), eta)
 
 
 def test_eta_too_large():
     with pytest.raises(ValueError, match=r"eta=3.0 is too large for the step t=900 -> t'=800"):
-        sample(EPS, X_T, timesteps(10), 3.0)
+        sample(EPS, X_T, discrete_grid(ALPHAS, 10), 3.0)
 
 
-@pytest.mark.parametrize("ts, message", [
-    ([], "timesteps is empty"),
-    ([0, 500, 1000], r"timesteps must lie in \[0, 999\]"),
-    ([-1, 500], r"timesteps must lie in \[0, 999\]"),
-    ([500, 100], "timesteps must be ascending"),
-    ([0, 100.5], "timesteps must be integers"),
-])
-def test_bad_timesteps(ts, message):
+def _hand_made(ts):
+    """The discrete grid of a hand-made tau list (ascending, as `timesteps` returns them)."""
+    return lambda: grid_at(ALPHAS, np.array(ts[::-1], dtype=float), to_data=True)
+
+
+@pytest.mark.parametrize("grid, message", [
+    (lambda: discrete_grid(ALPHAS, 0), r"steps must be in \[1, T=1000\], got 0"),  # an empty tau
+    (_hand_made([0, 500, 1000]), r"timesteps must lie in \[0, 999\]"),
+    (_hand_made([-1, 500]), r"timesteps must lie in \[0, 999\]"),
+    (_hand_made([500, 100]), "timesteps must be ascending"),
+    (_hand_made([0, 100.5]), r"this sampler walks a discrete grid \(integer timesteps"),
+], ids=["empty", "above_T", "negative", "descending", "fractional"])
+def test_bad_timesteps(grid, message):
     with pytest.raises(ValueError, match=message):
-        sample(EPS, X_T, ts)
+        sample(EPS, X_T, grid())
     with pytest.raises(ValueError, match=message):
-        encode(EPS, X_T, ts)
+        encode(EPS, X_T, grid())
 
 
 def test_bad_shapes():
     with pytest.raises(ValueError, match=r"noise has 3 tensors; need one per step \(10\)"):
-        sample(EPS, X_T, timesteps(10), 1.0, noise=[torch.zeros_like(X_T)] * 3)
+        sample(EPS, X_T, discrete_grid(ALPHAS, 10), 1.0, noise=[torch.zeros_like(X_T)] * 3)
     with pytest.raises(ValueError, match=r"noise\[0\] has shape \(8, 4\) on cpu; need x_T's shape \(8, 1, 2, 2\)"):
-        sample(EPS, X_T, timesteps(10), 1.0, noise=[torch.zeros(8, 4)] * 10)
+        sample(EPS, X_T, discrete_grid(ALPHAS, 10), 1.0, noise=[torch.zeros(8, 4)] * 10)
     with pytest.raises(ValueError, match=r"eps_model returned shape \(8, 4\) for input shape \(8, 1, 2, 2\)"):
-        sample(lambda x, t: x.reshape(8, 4), X_T, timesteps(10))
+        sample(lambda x, t: x.reshape(8, 4), X_T, discrete_grid(ALPHAS, 10))
     with pytest.raises(ValueError, match="x_T must be a floating-point tensor"):
-        sample(EPS, torch.zeros(8, 1, 2, 2, dtype=torch.long), timesteps(10))
+        sample(EPS, torch.zeros(8, 1, 2, 2, dtype=torch.long), discrete_grid(ALPHAS, 10))
     with pytest.raises(ValueError, match="eps_at must be one of"):
-        encode(EPS, X_T, timesteps(10), eps_at="previous")
+        encode(EPS, X_T, discrete_grid(ALPHAS, 10), eps_at="previous")
 
 
 def test_slerp():
@@ -131,4 +137,4 @@ def test_slerp():
 
 def test_timesteps_accepts_numpy_ints():
     ts = np.array(timesteps(10))
-    assert sample(EPS, X_T, ts).shape == X_T.shape
+    assert sample(EPS, X_T, grid_at(ALPHAS, ts[::-1], to_data=True)).shape == X_T.shape

@@ -8,10 +8,10 @@ import pytest
 import torch
 from diffusers import DDIMScheduler
 
-from ddim_eval.sampling.run import paper_run, prepare
-from ddim_eval.sampling.samplers import SAMPLERS, sampler_spec
-from ddim_eval.sampling.schedule import make_alphas_cumprod, timesteps
-from ddim_eval.sampling.times import coefficients, time_grid, time_of_lambda
+from ddim_eval.sampling.run import prepare
+from ddim_eval.sampling.samplers import SAMPLERS, paper_entry, sampler_spec
+from ddim_eval.sampling.schedule import make_alphas_cumprod
+from ddim_eval.sampling.times import coefficients, time_grid, time_of_lambda, timesteps
 
 ALPHAS = make_alphas_cumprod()
 
@@ -25,9 +25,9 @@ def test_labels_name_the_sampler_and_its_changed_parameters():
     assert sampler_spec({"name": "unipc", "params": {"order": 3}}).label == "unipc-order=3"
     assert sampler_spec({"name": "unipc", "params": {"order": 2, "variant": "bh1"}}).label == "unipc-variant=bh1"
     assert sampler_spec({"name": "heun", "label": "edm"}).label == "edm"
-    # The paper tables' variant labels keep working, as DDIM and the official sigma_hat update.
-    legacy = sampler_spec("eta=0.5")
-    assert (legacy.label, legacy.definition.name, legacy.params) == ("eta=0.5", "ddim", {"eta": 0.5})
+    # The paper tables' variants are DDIM at an eta and the official sigma_hat update.
+    legacy = sampler_spec(paper_entry(0.5))
+    assert (legacy.label, legacy.definition.name, legacy.params) == ("ddim-eta=0.5", "ddim", {"eta": 0.5})
     assert sampler_spec("sigma_hat").definition.name == "sigma_hat"
     assert sampler_spec("dpm_solver_pp").title == "DPM-Solver++(2M)" and sampler_spec("deis").title == "DEIS tAB3"
 
@@ -97,8 +97,8 @@ def test_a_step_beyond_the_plan_costs_the_plans_step():
 
 def test_paper_runs_are_the_paper_samplers():
     ts = timesteps(10, "quadratic")
-    run = paper_run(ts, 1.0, ALPHAS, "quadratic")
-    assert (run.label, run.nfe, run.distinct_times) == ("eta=1.0", 10, 10)
+    run = prepare(paper_entry(1.0), 10, ALPHAS, "quadratic")
+    assert (run.label, run.nfe, run.distinct_times) == ("ddim-eta=1.0", 10, 10)
     assert run.describe()["grid_t"] == [*map(float, ts[::-1]), None]
     # The linear tau holds S + 1 steps when S does not divide T: each one costs an evaluation.
     assert prepare("ddim", 6, ALPHAS, "linear").nfe == 7
@@ -117,7 +117,7 @@ def test_trailing_spacing_has_exactly_s_timesteps_for_every_s():
     for steps in range(1, 1001):
         t = time_grid(ALPHAS, "discrete", steps, "trailing").t[:-1]
         assert len(set(t)) == steps and t.min() >= 0 and t.max() == 999, steps
-    with pytest.raises(ValueError, match=r"steps must be in \[1, T=1000\] for a discrete grid, got 1500"):
+    with pytest.raises(ValueError, match=r"steps must be in \[1, T=1000\], got 1500"):
         time_grid(ALPHAS, "discrete", 1500, "trailing")
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from ddim_eval.sampling.schedule import describe_timesteps, linear_betas, make_alphas_cumprod, timesteps
+from ddim_eval.sampling.schedule import linear_betas, make_alphas_cumprod
+from ddim_eval.sampling.times import describe_timesteps, timesteps
 
 PAPER_STEPS = [10, 20, 50, 100, 1000]
 
@@ -56,7 +57,8 @@ def test_schedule_float64_and_values():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(steps=0), r"steps must be in \[1, T=1000\], got 0"),
     (dict(steps=1001), r"steps must be in \[1, T=1000\], got 1001"),
-    (dict(steps=10, spacing="cosine"), r"unknown spacing 'cosine'; allowed: \['linear', 'quadratic'\]"),
+    (dict(steps=10, spacing="cosine"),
+     r"spacing 'cosine' is not one of a discrete grid's: \['linear', 'quadratic', 'trailing', 'logSNR'\]"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -21,8 +21,8 @@ from ddim_eval.sampling.common import multistep_orders as step_orders
 from ddim_eval.sampling.oracle import demo_mixture, mixture_eps_model
 from ddim_eval.sampling.run import prepare
 from ddim_eval.sampling.schedule import make_alphas_cumprod
-from ddim_eval.sampling.times import continuous_grid, discrete_grid, grid_at, integer_timesteps, karras_grid
-from ddim_eval.sampling.unipc import unipc
+from ddim_eval.sampling.times import continuous_grid, discrete_grid, grid_at, karras_grid
+from ddim_eval.sampling.uni_pc import unipc
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # diffusers, numpy 2
 
@@ -163,7 +163,7 @@ def test_order_1_predictor_is_ddim(variant, spacing):
     # UniP-1 in data prediction is sigma_t / sigma_s x + alpha_t (1 - e^{-h}) x0: DDIM's eq. 12 at eta = 0; B(h)
     # does not enter. The last step, into the clean data, returns x0 in both.
     grid = discrete_grid(ALPHAS, 10, spacing)
-    ddim = sample(EPS, X_T, integer_timesteps(grid), 0.0, alphas_cumprod=ALPHAS)
+    ddim = sample(EPS, X_T, grid, 0.0)
     assert max_diff(ours(grid, variant, 1, corrector=False), ddim) <= 1e-10
     assert max_diff(ours(grid, variant, 1), ddim) > 1e-3  # UniC-1 makes it second order: not DDIM
 

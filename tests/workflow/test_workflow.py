@@ -175,7 +175,7 @@ def test_rerun_is_a_no_op(small_run):
 
 def test_an_unfinished_shard_is_redone_alone(small_run):
     # As a run stopped inside one shard leaves it: no shard outputs, so nothing downstream of it either.
-    cell = small_run / "results/small/cells/digits/linear/S10/sigma_hat"
+    cell = small_run / "results/small/cells/digits/linear/NFE10/sigma_hat"
     shutil.rmtree(cell / "shard1")
     for name in ("stats.npz", "metrics.json"):
         (cell / name).unlink()
@@ -197,21 +197,24 @@ def test_demo_config_plans_every_table(tmp_path):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n"], capture_output=True, text=True,
                             env=main_install_env())
     assert result.returncode == 0, result.stderr[-3000:]
-    # Table 1: 2 S x 5 variants; the sampler study: 5 samplers x 2 NFE budgets, of which DDIM at 10 is Table 1's.
-    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 19, "prepare_digits": 1, "reconstruct": 2,
-                                         "reference_stats": 1, "sample_shard": 19, "tables": 1, "timing": 2,
+    # Table 1: 2 S x 5 variants; the sampler study: 7 samplers x 2 NFE budgets, of which DDIM at 10 is Table 1's.
+    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 23, "prepare_digits": 1, "reconstruct": 2,
+                                         "reference_stats": 1, "sample_shard": 23, "tables": 1, "timing": 2,
                                          "image_figures": 1, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1,
-                                         "sampler_figure": 1, "summary": 1, "total": 52}
+                                         "sampler_figure": 1, "summary": 1, "total": 60}
 
 
 @pytest.mark.parametrize("edit, message", [
     ({"table1": {"datasets": ["imagenet"], "steps": [10], "variants": [0.0]}},
      r"table1.datasets: unknown dataset 'imagenet'; defined under datasets: \['digits'\]"),
     ({"table1": {"datasets": ["digits"], "steps": [10], "variants": [-0.5]}},
-     r"-0.5 is not valid under any of the given schemas.*\['table1'\]\['variants'\]"),
+     r"table1.variants\[0\]: sampler 'ddim'.eta: -0.5 is not allowed; allowed: a number >= 0"),
+    ({"table1": {"datasets": ["digits"], "steps": [10], "variants": ["sigma"]}},
+     r"'sigma' is not valid under any of the given schemas.*\['table1'\]\['variants'\]"),
     ({"table2": {"datasets": ["digits"], "steps": [1001]}}, r"table2.steps: \[1001\] exceed T = 1000"),
     ({"datasets": {"digits": {"model": "digits", "source": "digits", "reference_split": "train",
-                              "spacing": "cosine"}}}, r"'cosine' is not one of \['linear', 'quadratic'\]"),
+                              "spacing": "cosine"}}},
+     r"datasets.digits.spacing: spacing 'cosine' is not one of a discrete grid's: \['linear', 'quadratic'"),
     ({"n_samples": 0}, r"0 is less than the minimum of 1.*\['n_samples'\]"),
     ({"n_samples": 2.5}, r"2.5 is not of type 'integer'.*\['n_samples'\]"),
     ({"datasets": {"digits": {"model": "imagenet64", "source": "digits", "reference_split": "train"}}},
@@ -245,6 +248,11 @@ def test_demo_config_plans_every_table(tmp_path):
      r"cannot be called as ddim_by_hand\(eps_model, x_T, grid, \*, generator, temperature=...\)"),
     ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": ["ddim", "ddim"]}},
      r"samplers.samplers: labels \['ddim', 'ddim'\] repeat"),
+    ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": ["ddim", {"name": "ddim", "label": "DDIM"}]}},
+     r"samplers.samplers: keys \['ddim', 'ddim'\] repeat"),
+    ({"figures": {"datasets": ["digits"], "samples": {"steps": [5], "variants": [0.0, -1], "n": 2},
+                  "consistency": {"steps": [5], "n": 2}, "interpolation": {"steps": 5, "pairs": 1, "points": 3}}},
+     r"figures.samples.variants\[1\]: sampler 'ddim'.eta: -1 is not allowed"),
 ])
 def test_bad_config_fails_before_any_job(tmp_path, edit, message):
     result = snakemake(tmp_path, SMALL | edit, "-n")
@@ -278,16 +286,16 @@ def test_paper_config_plans_the_whole_paper(tmp_path):
                              str(ROOT / "config/paper.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     # Table 1: cifar10 + celeba x 5 S x 5 variants = 50 cells; Table 3: 2 LSUN x 4 S x eta {0, 1} = 16 cells;
-    # the sampler study: 2 datasets x (8 samplers x 8 NFE + F-PNDM's 4) = 136 cells, of which DDIM at S = 10, 20
+    # the sampler study: 2 datasets x (9 samplers x 8 NFE + F-PNDM's 4) = 152 cells, of which DDIM at S = 10, 20
     # and 50 are Table 1's eta = 0 cells; 10 shards of 5000 each; Table 2: 7 S; Figure 4: 2 datasets x 5 S;
     # 4 checkpoints; 4 reference sets.
     assert job_counts(result.stdout) == {
-        "all": 1, "cell_metrics": 196, "download_celeba": 1, "download_cifar10": 1, "download_lsun": 2,
+        "all": 1, "cell_metrics": 212, "download_celeba": 1, "download_cifar10": 1, "download_lsun": 2,
         "fetch_checkpoint": 4, "fetch_inception": 1, "image_figures": 4, "prepare_celeba": 1, "prepare_cifar10": 1,
-        "prepare_lsun": 2, "reconstruct": 7, "reference_stats": 4, "sample_shard": 1960, "summary": 1, "tables": 1,
-        "timing": 10, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1, "sampler_figure": 1, "total": 2201}
+        "prepare_lsun": 2, "reconstruct": 7, "reference_stats": 4, "sample_shard": 2120, "summary": 1, "tables": 1,
+        "timing": 10, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1, "sampler_figure": 1, "total": 2377}
     plan = (ROOT / "docs/paper.md").read_text()
-    assert "| sample_shard | 1960 |" in plan and "| total | 2201 |" in plan  # the docs' table is this plan
+    assert "| sample_shard | 2120 |" in plan and "| total | 2377 |" in plan  # the docs' table is this plan
 
 
 def test_the_slurm_profile_plans_a_paper_config(tmp_path):
@@ -325,11 +333,11 @@ def test_a_killed_run_resumes_without_redoing_finished_shards(tmp_path):
                       "table1": {"datasets": ["digits"], "steps": [20], "variants": [0.0]}, "samplers": None}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    cell = tmp_path / "results/killed/cells/digits/linear/S20/eta=0.0"
+    cell = tmp_path / "results/killed/cells/digits/linear/NFE20/ddim"
     shards = [str((cell / f"shard{k}/stats.npz").relative_to(tmp_path)) for k in range(2)]
     run = [*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(path), "-c", "1", *shards]
     proc = subprocess.Popen(run, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    logs = tmp_path / "results/killed/logs/sample/digits/linear/S20/eta=0.0"
+    logs = tmp_path / "results/killed/logs/sample/digits/linear/NFE20/ddim"
 
     def sampling_unfinished_shard() -> bool:  # one shard done, the other with a finished batch of its 10
         done = {p.parent.name for p in cell.glob("shard*/stats.npz")}

@@ -35,9 +35,9 @@ rule sample_shard:
         features=results(grid.CELL_DIR, "shard{shard}/features.npz"),
         timing=results(grid.CELL_DIR, "shard{shard}/timing.json"),
     log:
-        results("logs/sample/{dataset}/{spacing}/{size}/{sampler}/shard{shard}.log"),
+        results("logs/sample/{dataset}/{spacing}/NFE{budget}/{sampler}/shard{shard}.log"),
     benchmark:
-        results("benchmarks/sample/{dataset}/{spacing}/{size}/{sampler}/shard{shard}.tsv")
+        results("benchmarks/sample/{dataset}/{spacing}/NFE{budget}/{sampler}/shard{shard}.tsv")
     conda:
         ENV
     resources:
@@ -71,9 +71,9 @@ rule cell_metrics:
         stats=results(grid.CELL_DIR, "stats.npz"),
         metrics=results(grid.CELL_DIR, "metrics.json"),
     log:
-        results("logs/cell_metrics/{dataset}/{spacing}/{size}/{sampler}.log"),
+        results("logs/cell_metrics/{dataset}/{spacing}/NFE{budget}/{sampler}.log"),
     benchmark:
-        results("benchmarks/cell_metrics/{dataset}/{spacing}/{size}/{sampler}.tsv")
+        results("benchmarks/cell_metrics/{dataset}/{spacing}/NFE{budget}/{sampler}.tsv")
     conda:
         ENV
     # The bootstrap's weighted Gram matrices run on the GPU when the run has one.

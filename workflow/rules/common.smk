@@ -12,8 +12,7 @@ from snakemake_interface_executor_plugins.settings import DeploymentMethod
 from ddim_eval import grid
 from ddim_eval.models.fastpath import FLAGS as FAST_PATH_FLAGS
 from ddim_eval.sampling.samplers import LABEL_CHARS
-from ddim_eval.sampling.times import GRIDS
-from ddim_eval.sampling.variants import parse_variant
+from ddim_eval.sampling.times import ALL_SPACINGS
 
 validate(config, "../schemas/config.schema.yaml")
 # A user's sampler module may sit in the working directory: jobs import it from there (`python -m` puts the working
@@ -47,9 +46,9 @@ GPU = 1 if DEVICE.startswith("cuda") else 0
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     split="[A-Za-z0-9_]+",
-    spacing="|".join(sorted({s for _, spacings in GRIDS.values() for s in spacings})),
+    spacing="|".join(ALL_SPACINGS),
     steps="[0-9]+",
-    size="S[0-9]+|NFE[0-9]+",
+    budget="[0-9]+",
     shard="[0-9]+",
     sampler=f"[{re.escape(''.join(sorted(LABEL_CHARS)))}]+",
 
@@ -116,13 +115,15 @@ def metric_args():
     return " ".join([*flags, f"--kid-subsets {config['kid_subsets']}"])
 
 
+# Every sampler the cells run, by the key that names its cells' folders.
+SAMPLER_ENTRIES = grid.sampler_entries(config)
+
+
 def sampler_args(wildcards):
-    """A cell's sampler on the command line: the paper's S steps of eq. 12 at its variant, or a study sampler's
-    config entry (JSON, which the command reads as YAML) with its NFE budget."""
-    if wildcards.size.startswith("S"):
-        return f"--steps {wildcards.size[1:]} --eta {parse_variant(wildcards.sampler)}"
-    entry = grid.sampler_entry(config, wildcards.sampler)
-    return f"--nfe {wildcards.size.removeprefix('NFE')} --sampler {shlex.quote(json.dumps(entry))}"
+    """A cell's sampler on the command line: its config entry (JSON, which the command reads as YAML) with its NFE
+    budget."""
+    entry = json.dumps(SAMPLER_ENTRIES[wildcards.sampler])
+    return f"--nfe {wildcards.budget} --sampler {shlex.quote(entry)}"
 
 
 def sampling_batch(wildcards):

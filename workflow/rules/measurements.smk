@@ -52,5 +52,5 @@ rule timing:
         fast=fast_path_args(),
         random_weights=random_weights_args,
     shell:
-        "{params.cli} time {params.model} {output} --steps {wildcards.steps} --spacing {wildcards.spacing} "
+        "{params.cli} time {params.model} {output} --nfe {wildcards.steps} --spacing {wildcards.spacing} "
         "--device {params.device} --batch-size {params.batch} --repeats {params.repeats} {params.fast} {params.random_weights} > {log} 2>&1"

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ddim_eval.sampling.common import EpsModel, check_x, eval_eps_at, multistep_orders
+from ddim_eval.sampling.common import EpsModel, check_x, eval_eps, multistep_orders, phis, predict_x0
 from ddim_eval.sampling.times import TimeGrid
 
 VARIANTS = ("bh1", "bh2")
@@ -42,13 +42,9 @@ class _Step(NamedTuple):
 
 
 def _b_vector(hh: float, B: float, p: int) -> np.ndarray:
-    # b_k = k! hh phi_{k+1}(hh) / B(h), phi_{k+1}(z) = (phi_k(z) - 1/k!) / z, by the authors' recursion.
-    b, g, factorial = [], math.expm1(hh) / hh - 1.0, 1.0
-    for k in range(1, p + 1):
-        b.append(g * factorial / B)
-        factorial *= k + 1
-        g = g / hh - 1.0 / factorial
-    return np.array(b)
+    # b_k = k! hh phi_{k+1}(hh) / B(h): the authors' recursion, `phis`' g_{k+1} scaled.
+    g = phis(hh, p + 1)
+    return np.array([g[k] * math.factorial(k) / B for k in range(1, p + 1)])
 
 
 def _weights(lambdas: np.ndarray, alpha_next: float, i: int, p: int, variant: str, correct: bool
@@ -94,7 +90,7 @@ def _combine(base: Tensor, ms: list[Tensor], weights: tuple[float, ...]) -> Tens
 
 
 def _data_prediction(eps_model: EpsModel, x: Tensor, grid: TimeGrid, i: int) -> Tensor:
-    return (x - float(grid.sigma[i]) * eval_eps_at(eps_model, x, grid.t[i])) / float(grid.alpha[i])
+    return predict_x0(x, eval_eps(eps_model, x, grid.t[i]), float(grid.alpha[i]), float(grid.sigma[i]))
 
 
 @torch.no_grad()

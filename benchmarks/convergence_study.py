@@ -1,5 +1,6 @@
-"""Convergence order of the samplers on the exact Gaussian-mixture oracle: the error of the final sample against a
-high-NFE reference, over NFE, and the slope of log error against log NFE.
+"""Convergence order of the samplers on the exact Gaussian-mixture oracle (study support for
+`benchmarks/convergence_order.py` and `tests/sampling/test_convergence.py`, not part of the package): the error of
+the final sample against a high-NFE reference, over NFE, and the slope of log error against log NFE.
 
 Every sampler runs through `ddim_eval.sampling.run.prepare` from the same float64 x_T, with `mixture_eps_model` (exact
 at fractional t) as eps_model. The error of a run is the RMS over all points and coordinates of (its final sample -
@@ -30,17 +31,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-import numpy as np
-import torch
-from torch import Tensor
+import matplotlib
 
-from ddim_eval.sampling.common import EpsModel, eval_eps_at
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import Tensor  # noqa: E402
+
+from ddim_eval.sampling.common import EpsModel, eval_eps
 from ddim_eval.sampling.oracle import GaussianMixture, demo_mixture, mixture_eps_model
 from ddim_eval.sampling.run import prepare
 from ddim_eval.sampling.samplers import sampler_spec
 from ddim_eval.sampling.schedule import make_alphas_cumprod
 from ddim_eval.sampling.times import TimeGrid, grid_at, time_of_lambda
-from ddim_eval.sampling.unipc import unipc
+from ddim_eval.sampling.uni_pc import unipc
 
 SMOOTH_STD_SCALE = 4.0
 REFERENCE_STEPS = 2000
@@ -80,11 +86,13 @@ def default_cases(budgets: Sequence[int] = (40, 80, 160, 320), steps: Sequence[i
     continuous = [
         ("DPM-Solver++(2M)", {"name": "dpm_solver_pp", "params": {"order": 2, "lower_order_final": False}}, 2),
         ("DPM-Solver++(3M)", {"name": "dpm_solver_pp", "params": {"order": 3, "lower_order_final": False}}, 3),
+        ("DPM-Solver++(3M), corrected", {"name": "dpm_solver_pp", "params": {
+            "order": 3, "lower_order_final": False, "third_order": "corrected"}}, 3),
         ("DPM-Solver-2 (singlestep)", {"name": "dpm_solver", "params": {"order": 2, "method": "singlestep"}}, 2),
         ("DPM-Solver-3 (singlestep)", {"name": "dpm_solver", "params": {"order": 3, "method": "singlestep"}}, 3),
         ("UniPC-3 (bh2)", {"name": "unipc", "params": {"order": 3, "lower_order_final": False}}, 4),
         ("UniPC-3, lower_order_final", {"name": "unipc", "params": {"order": 3, "lower_order_final": True}}, 4),
-        ("UniP-3 (no corrector)", {"function": "ddim_eval.sampling.unipc:unipc", "grid": "continuous",
+        ("UniP-3 (no corrector)", {"function": "ddim_eval.sampling.uni_pc:unipc", "grid": "continuous",
                                    "label": "UniP-3", "params": {"order": 3, "variant": "bh2",
                                                                  "lower_order_final": False, "corrector": False}}, 3),
         ("DEIS tAB2", {"name": "deis", "params": {"order": 3}} | logsnr, 3),
@@ -143,7 +151,7 @@ class References:
             return x
         # The step from t = 0 into the clean data: DDIM's into alpha = 1 and Euler's into s = 0 alike.
         node = grid_at(self.alphas, np.array([0.0]), to_data=False)
-        return (x - float(node.sigma[0]) * eval_eps_at(self.eps_model, x, 0.0)) / float(node.alpha[0])
+        return (x - float(node.sigma[0]) * eval_eps(self.eps_model, x, 0.0)) / float(node.alpha[0])
 
     @property
     def bound(self) -> float:
@@ -219,3 +227,39 @@ def slope_table(record: dict[str, Any]) -> str:
         lines.append(f"| {r['title']} | {r['spacing']} | {fitted[0]}-{fitted[-1]} | {r['order']:.2f} | "
                      f"{r['nominal']:g} | {local} |")
     return "\n".join(lines)
+
+
+GUIDE_ORDERS = (1, 2, 3, 4)
+
+
+def convergence_figure(panels: dict[str, dict[str, Any]]) -> plt.Figure:
+    """A log-log panel of RMS error against NFE per record of `convergence_study`
+    (one line per sampler, its fitted order in the legend, the fit range shaded, dashed guides of orders 1-4
+    fanning out over it)."""
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 5.5 * len(panels)), squeeze=False)
+    colors = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
+    for ax, (name, record) in zip(axes[:, 0], panels.items()):
+        rows, fit_range = record["rows"], record["setting"]["fit_range"]
+        for i, r in enumerate(rows):
+            ax.plot(r["nfe"], r["error"], "o-", ms=3, lw=1.2, color=colors[i % 20],
+                    label=f"{r['title']}: {r['order']:.2f}")
+        _guides(ax, fit_range, rows)
+        ax.axvspan(*fit_range, color="0.94", zorder=0)
+        ax.set(xscale="log", yscale="log", xlabel="NFE (network evaluations)", ylabel="RMS error of the final sample",
+               title=name)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="sampler: fitted order",
+                  title_fontsize=7)
+    return fig
+
+
+def _guides(ax: Any, fit_range: Sequence[float], rows: list[dict[str, Any]]) -> None:
+    # A fan from one point above every line at the fit range's start, so that each guide stays clear of the data
+    # of its own order.
+    x0, x1 = fit_range
+    y0 = 3 * max(max(e for n, e in zip(r["nfe"], r["error"]) if n >= x0) for r in rows)
+    for p in GUIDE_ORDERS:
+        y1 = y0 * (x0 / x1) ** p
+        ax.plot([x0, x1], [y0, y1], "--", color="0.45", lw=0.9)
+        ax.annotate(f"order {p}", (x1, y1), xytext=(3, 0), textcoords="offset points", fontsize=7, color="0.3",
+                    va="center")

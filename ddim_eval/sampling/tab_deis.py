@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ddim_eval.sampling.common import EpsModel, eval_eps_at, multistep_orders
+from ddim_eval.sampling.common import EpsModel, eval_eps, multistep_orders
 from ddim_eval.sampling.times import TimeGrid, coefficients
 
 GAUSS_NODES = 16  # per unit interval of t: the nearest singularity of the integrand is >= 0.8 away, error ~1e-15
@@ -111,7 +111,7 @@ def _run(eps_model: EpsModel, x_T: Tensor, grid: TimeGrid, plan: Weights) -> Ten
     keep = max(len(ws) for _, ws in plan)
     x, history = x_T, []
     for i, (x_coef, eps_coefs) in enumerate(plan):
-        history = [eval_eps_at(eps_model, x, grid.t[i]), *history][:keep]
+        history = [eval_eps(eps_model, x, grid.t[i]), *history][:keep]
         x = x_coef * x
         for c, eps in zip(eps_coefs, history):
             x = x + c * eps

@@ -1,5 +1,5 @@
-"""diffusers' DDIM schedulers set up as this project's schedule: the peer implementation that the tests check
-`sample` and `encode` against, and that the benchmarks time beside them.
+"""diffusers' DDIM schedulers set up as this project's schedule (study support, not part of the package): the peer
+implementation that the tests check `sample` and `encode` against, and that the benchmarks time beside them.
 
 They meet where the conventions agree: linear betas (T = 1000, 1e-4 to 0.02), the "leading" spacing with S
 dividing T (our `linear` tau), no offset, alpha = 1 after the last step, no clipping, eps prediction.
