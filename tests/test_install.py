@@ -67,7 +67,7 @@ def test_a_wheel_installs_every_data_file_the_package_reads(tmp_path):
             "from ddim_eval.report import sampler_study, tables\n"
             "print(len(tables.paper_values()), len(sampler_study.published()))\n"
             "from ddim_eval.cli import main\n"
-            "main(['sample', 'digits', 'out', '--steps', '2', '--eta', '0', '--n', '4', '--batch-size', '4',\n"
+            "main(['sample', 'digits', 'out', '--nfe', '2', '--n', '4', '--batch-size', '4',\n"
             "      '--extractor', 'digits-cnn'])\n")  # models.toml, the DDPM's and the CNN's weights
     run = subprocess.run([python, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
