@@ -19,7 +19,7 @@ import numpy as np
 
 from ddim_eval.cli.args import parse_eta
 from ddim_eval.data import digits
-from ddim_eval.grid.generate import generate_cell
+from ddim_eval.experiment.generate import generate_cell
 from ddim_eval.io import save_json
 from ddim_eval.metrics.bootstrap import Replicated, paired_difference, resample_counts
 from ddim_eval.metrics.distances import fid

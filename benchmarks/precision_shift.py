@@ -1,4 +1,4 @@
-"""What each fast setting does to the samples and to FID: `precision_check` over settings x S x eta, one model.
+"""What each fast setting does to the samples and to FID: `fast_path_check` over settings x S x eta, one model.
 
 For every setting it samples the same x_T (and per-batch noise) in strict fp32 and in the setting, and reports the
 per-image max |x_0 difference|, the share of uint8 pixels that differ, and the FID shift with its paired 95%
@@ -18,7 +18,7 @@ import torch
 
 from ddim_eval.data.arrays import load_images
 from ddim_eval.data.digits import load as load_digits
-from ddim_eval.grid.precision import precision_check
+from ddim_eval.experiment.fast_path_check import fast_path_check
 from ddim_eval.io import save_json
 from ddim_eval.metrics.extractors import load_extractor
 from ddim_eval.metrics.features import batches, extract
@@ -56,7 +56,7 @@ def main() -> None:
                                               batch_size=args.batch_size)
         for S in args.steps:
             for eta in args.eta:
-                r = precision_check(reference, fast, spec.name, shape=spec.image_shape,
+                r = fast_path_check(reference, fast, spec.name, shape=spec.image_shape,
                                     run=prepare(paper_entry(eta), S, spec.alphas_cumprod(), spec.spacing),
                                     n=args.n, shard=0, extractor=extractor,
                                     ref_stats=ref_stats, batch_size=args.batch_size, device=args.device,

@@ -22,7 +22,7 @@ from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"
-SUBPACKAGES = ("sampling", "models", "data", "metrics", "grid", "report")
+SUBPACKAGES = ("sampling", "models", "data", "metrics", "experiment", "report")
 MARKER = re.compile(r"<!-- (api-index|api|results)(?:: ([\w.-]+))? -->")
 
 

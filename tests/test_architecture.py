@@ -13,7 +13,7 @@ from helpers import ROOT
 PACKAGE = ROOT / "ddim_eval"
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
-SUBPACKAGES = ["sampling", "models", "data", "metrics", "grid", "report", "cli"]
+SUBPACKAGES = ["sampling", "models", "data", "metrics", "experiment", "report", "cli"]
 
 
 def module_name(path) -> str:
@@ -120,14 +120,14 @@ def heavy_imports(code: str) -> list[str]:
 
 
 def test_the_dag_build_imports_no_torch():
-    """What common.smk imports (the grid, its config checks, the registry, variants, data sources) stays light."""
+    """What common.smk imports (the experiment, its config checks, the sampler registry, data sources) stays light."""
     assert heavy_imports("import yaml\n"
-                         "from ddim_eval import grid\n"
+                         "from ddim_eval import experiment\n"
                          "from ddim_eval.sampling.samplers import paper_entry\n"
                          "from ddim_eval.data import celeba, lsun\n"
                          f"config = yaml.safe_load(open({str(ROOT / 'config/config.yaml')!r}))\n"
-                         "grid.check_config(config); grid.fid_cells(config); grid.model_spec(config, 'digits')\n"
-                         "grid.CELL_DIR") == []
+                         "experiment.check_config(config); experiment.fid_cells(config); experiment.model_spec(config, 'digits')\n"
+                         "experiment.CELL_DIR") == []
 
 
 def test_report_and_cell_metric_jobs_skip_the_heavy_imports():
@@ -140,7 +140,7 @@ def test_report_and_cell_metric_jobs_skip_the_heavy_imports():
 
 # Lowest first: a module may import from its own layer and the layers below it, never from a layer above.
 LAYERS = [{"ddim_eval.fetch", "ddim_eval.io", "ddim_eval.wallclock"}, {"ddim_eval.sampling"}, {"ddim_eval.data"},
-          {"ddim_eval.models"}, {"ddim_eval.metrics"}, {"ddim_eval.grid"}, {"ddim_eval.report"}, {"ddim_eval.cli"}]
+          {"ddim_eval.models"}, {"ddim_eval.metrics"}, {"ddim_eval.experiment"}, {"ddim_eval.report"}, {"ddim_eval.cli"}]
 
 
 def layer_of(module: str) -> int:

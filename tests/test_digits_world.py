@@ -5,8 +5,8 @@ import torch
 from diffusers import UNet2DModel
 
 from ddim_eval.data import digits
+from ddim_eval.experiment.generate import sample_shard
 from ddim_eval.fetch import ChecksumError, file_digest
-from ddim_eval.grid.generate import sample_shard
 from ddim_eval.metrics.digits_cnn import PACKAGED_SHA256, PACKAGED_WEIGHTS, accuracy, load_digits_cnn
 from ddim_eval.metrics.distances import fid
 from ddim_eval.metrics.extractors import load_extractor

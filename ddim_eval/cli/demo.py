@@ -12,7 +12,7 @@ _ETAS = [0.0, 0.2, 0.5, 1.0, "sigma_hat"]
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from ddim_eval.grid.demo import run_demo
+    from ddim_eval.experiment.demo import run_demo
 
     start = time.perf_counter()
     print(f"Demo world: the packaged digits DDPM (8x8, T=1000), {args.n} samples per cell from shared x_T, scored "

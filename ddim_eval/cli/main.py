@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         if getattr(args, "device", None):
-            from ddim_eval.grid.devices import check_device, claim_device
+            from ddim_eval.experiment.devices import check_device, claim_device
 
             check_device(args.device)  # before any work: a job on a node without CUDA fails at once
             args.device = claim_device(args.device)

@@ -23,7 +23,7 @@ def _timesteps(args: argparse.Namespace) -> None:
 
 
 def _sample(args: argparse.Namespace) -> None:
-    from ddim_eval.grid.generate import generate_cell
+    from ddim_eval.experiment.generate import generate_cell
     from ddim_eval.metrics.extractors import load_extractor
     from ddim_eval.models.registry import get_model_spec
 
@@ -42,8 +42,8 @@ def _sample(args: argparse.Namespace) -> None:
           f"on {record['device']} ({record['hours_per_50k']:.3g} h per 50k images)")
 
 
-def _precision_check(args: argparse.Namespace) -> None:
-    from ddim_eval.grid.precision import precision_check
+def _fast_path_check(args: argparse.Namespace) -> None:
+    from ddim_eval.experiment.fast_path_check import fast_path_check
     from ddim_eval.io import save_json
     from ddim_eval.metrics.extractors import load_extractor
     from ddim_eval.metrics.scores import IntervalOptions
@@ -64,7 +64,7 @@ def _precision_check(args: argparse.Namespace) -> None:
         print(f"the fast setting runs as {fast.fast.label} here, like the reference: expect no difference")
     intervals = IntervalOptions(args.level, args.n_boot, args.seed)
     record = {"model": spec.name, "spacing": run.spacing, "device": device_name(args.device), "reference": "fp32",
-              "fast_path": fast.fast.label, "batch_size": fast.batch_size} | precision_check(
+              "fast_path": fast.fast.label, "batch_size": fast.batch_size} | fast_path_check(
         reference.eps, fast.eps, spec.name, shape=spec.image_shape, run=run, n=args.n, shard=args.shard,
         extractor=extractor, ref_stats=ref_stats, batch_size=fast.batch_size, device=args.device, intervals=intervals)
     if args.out:
@@ -102,7 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_extractor_args(p)
     p.set_defaults(func=_sample)
 
-    p = sub.add_parser("precision-check", help="sample the same x_T in strict fp32 and in a fast setting; report "
+    p = sub.add_parser("fast-path-check", help="sample the same x_T in strict fp32 and in a fast setting; report "
                        "the pixel differences and the FID shift with its paired interval")
     p.add_argument("model", help="registry name")
     p.add_argument("ref_stats", help="the reference statistics (stats.npz of `ddim-eval reference-stats`)")
@@ -113,4 +113,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     add_extractor_args(p)
     add_interval_args(p)
-    p.set_defaults(func=_precision_check)
+    p.set_defaults(func=_fast_path_check)

@@ -1,8 +1,8 @@
 """The paper's qualitative figures as uint8 image arrays: samples per S and variant (Figure 3), one x_T decoded
 with several S (Figure 5, consistency), and slerp between two x_T (Figure 6, interpolation).
 
-Every figure starts from shard 0's x_T (`ddim_eval.grid.generate.initial_noise`), so its images are the first
-images of the grid's cells; deterministic variants (eta = 0) reproduce those samples exactly.
+Every figure starts from shard 0's x_T (`ddim_eval.experiment.generate.initial_noise`), so its images are the first
+images of the experiment's cells; deterministic variants (eta = 0) reproduce those samples exactly.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ddim_eval.data.images import check_finite, to_uint8
-from ddim_eval.grid.generate import initial_noise, shard_seed
+from ddim_eval.experiment.generate import initial_noise, shard_seed
 from ddim_eval.sampling.common import EpsModel
 from ddim_eval.sampling.ddim import Eta, sample, slerp
 from ddim_eval.sampling.times import discrete_grid

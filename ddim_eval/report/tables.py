@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ddim_eval.grid import cells
+from ddim_eval.experiment import cells
 from ddim_eval.io import atomic_path, load_json
 from ddim_eval.metrics.stats import INCEPTION
 from ddim_eval.report.comparisons import MARK_NOTE, compare_cells, entry_marks

@@ -1,5 +1,5 @@
 """A sampler bound to its run: the registered (or user's) function, the time grid its NFE budget and spacing
-give, and its planned keyword arguments; the one object the grid's shards, timing and precision checks call."""
+give, and its planned keyword arguments; the one object the experiment's shards, timings and fast-path checks call."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Samplers as data: every sampler the grid can run, registered under a name with its parameters, its kind of time
+"""Samplers as data: every sampler the experiment can run, registered under a name with its parameters, its kind of time
 grid, and how a budget of network evaluations (NFE) becomes steps.
 
 A sampler is a function `fn(eps_model, x_T, grid, *, generator=None, **params) -> x_0` over a

@@ -147,7 +147,6 @@ def _log_snr_discrete(steps: int, alphas_cumprod: np.ndarray) -> list[int]:
 # Each: (S, alphas_cumprod) -> tau, ascending 0-based timesteps, duplicates kept (each costs a network evaluation).
 DISCRETE_SPACINGS: dict[str, Callable[[int, np.ndarray], list[int]]] = {
     "linear": _linear, "quadratic": _quadratic, "trailing": _trailing, "logSNR": _log_snr_discrete}
-PAPER_SPACINGS = ("linear", "quadratic")  # the DDIM paper's own (its models' registry entries choose one)
 
 
 def timesteps(steps: int, spacing: str = "linear", alphas_cumprod: np.ndarray | None = None) -> list[int]:

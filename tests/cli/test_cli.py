@@ -144,13 +144,13 @@ def test_reconstruct_and_time_commands(tmp_path, capsys):
 @pytest.mark.parametrize("fast, sampler, pixels_differ", [
     (["--precision", "bf16"], ["--nfe", "10", "--sampler", "{name: ddim, params: {eta: 1}}"], (0.05, 0.9)),
     (["--channels-last"], ["--nfe", "10", "--sampler", "dpm_solver_pp"], (0.0, 0.01))])
-def test_precision_check_command(tmp_path, capsys, fast, sampler, pixels_differ):
+def test_fast_path_check_command(tmp_path, capsys, fast, sampler, pixels_differ):
     """The same x_T in fp32 and in a fast setting, with the paper's sampler or any other: bf16 moves many uint8
     pixels by a level or so; channels_last only reorders float32 sums, so (nearly) no pixel changes and FID does not
     move."""
     main(["prepare-digits", str(tmp_path / "data")])
     main(["reference-stats", str(tmp_path / "data/train.npy"), str(tmp_path / "ref"), "--extractor", "digits-cnn"])
-    main(["precision-check", "digits", str(tmp_path / "ref/stats.npz"), *sampler, "--n", "200",
+    main(["fast-path-check", "digits", str(tmp_path / "ref/stats.npz"), *sampler, "--n", "200",
           "--batch-size", "64", "--extractor", "digits-cnn", "--n-boot", "50", "--out", str(tmp_path / "p.json"),
           *fast])
     r = json.loads((tmp_path / "p.json").read_text())

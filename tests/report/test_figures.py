@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ddim_eval.grid.generate import sample_shard
+from ddim_eval.experiment.generate import sample_shard
 from ddim_eval.models import eps_model_from_unet, get_model_spec, load_unet
 from ddim_eval.report import showcase
 from ddim_eval.report.figures import rows_figure, samples_figure, save_figure, timing_figure

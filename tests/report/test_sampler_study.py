@@ -18,7 +18,7 @@ def _config():
 
 
 def _write_cells(config, out, rng):
-    from ddim_eval.grid import cells
+    from ddim_eval.experiment import cells
 
     for study in cells.study_cells(config):
         folder = out / study.cell.path

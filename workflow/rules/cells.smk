@@ -31,9 +31,9 @@ rule sample_shard:
         checkpoint=checkpoint,
         weights=EXTRACTOR_WEIGHTS or [],
     output:
-        stats=results(grid.CELL_DIR, "shard{shard}/stats.npz"),
-        features=results(grid.CELL_DIR, "shard{shard}/features.npz"),
-        timing=results(grid.CELL_DIR, "shard{shard}/timing.json"),
+        stats=results(experiment.CELL_DIR, "shard{shard}/stats.npz"),
+        features=results(experiment.CELL_DIR, "shard{shard}/features.npz"),
+        timing=results(experiment.CELL_DIR, "shard{shard}/timing.json"),
     log:
         results("logs/sample/{dataset}/{spacing}/NFE{budget}/{sampler}/shard{shard}.log"),
     benchmark:
@@ -63,13 +63,15 @@ rule sample_shard:
 
 rule cell_metrics:
     input:
-        stats=expand(results(grid.CELL_DIR, "shard{shard}/stats.npz"), shard=sorted(SHARDS), allow_missing=True),
-        features=expand(results(grid.CELL_DIR, "shard{shard}/features.npz"), shard=sorted(SHARDS), allow_missing=True),
+        stats=expand(results(experiment.CELL_DIR, "shard{shard}/stats.npz"), shard=sorted(SHARDS), allow_missing=True),
+        features=expand(
+            results(experiment.CELL_DIR, "shard{shard}/features.npz"), shard=sorted(SHARDS), allow_missing=True
+        ),
         ref_stats=lambda wc: f"{reference_dir(wc.dataset)}/stats.npz",
         ref_features=lambda wc: f"{reference_dir(wc.dataset)}/features.npz",
     output:
-        stats=results(grid.CELL_DIR, "stats.npz"),
-        metrics=results(grid.CELL_DIR, "metrics.json"),
+        stats=results(experiment.CELL_DIR, "stats.npz"),
+        metrics=results(experiment.CELL_DIR, "metrics.json"),
     log:
         results("logs/cell_metrics/{dataset}/{spacing}/NFE{budget}/{sampler}.log"),
     benchmark:

@@ -1,4 +1,4 @@
-# Shared by every rule: the validated config, the grid it defines, and the output paths.
+# Shared by every rule: the validated config, the experiment it defines, and the output paths.
 import json
 import os
 import re
@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
-from ddim_eval import grid
+from ddim_eval import experiment
 from ddim_eval.models.fastpath import FLAGS as FAST_PATH_FLAGS
 from ddim_eval.sampling.samplers import LABEL_CHARS
 from ddim_eval.sampling.times import ALL_SPACINGS
@@ -19,7 +19,7 @@ validate(config, "../schemas/config.schema.yaml")
 # directory on sys.path), and so does the check of the study's samplers below.
 sys.path.insert(0, os.getcwd())
 try:
-    grid.check_config(config)
+    experiment.check_config(config)
 except ValueError as e:
     raise WorkflowError(f"config: {e}") from None
 
@@ -33,8 +33,8 @@ PYTHON = "python" if USE_CONDA else sys.executable
 CACHE = config.get("checkpoint_cache", "resources/checkpoints")
 FETCH = f"DDIM_EVAL_CACHE={CACHE} {PYTHON} -m ddim_eval.cli"
 DDIM_EVAL = f"DDIM_EVAL_OFFLINE=1 {FETCH}"
-OUT = grid.run_dir(config)
-SHARDS = dict(grid.shards(config))
+OUT = experiment.run_dir(config)
+SHARDS = dict(experiment.shards(config))
 DEVICE = config.get("device", "cpu")
 BATCH = config.get("batch_size", 256)
 # Feature extraction has no measured batch: "auto" is about the sampling network.
@@ -59,11 +59,11 @@ def results(*parts):
 
 
 def dataset_split(dataset, split):
-    return grid.data_path(config, dataset, split)
+    return experiment.data_path(config, dataset, split)
 
 
 def max_images_arg(source):
-    limit = grid.max_images(config, source)
+    limit = experiment.max_images(config, source)
     return f"--max-images {limit}" if limit else ""
 
 
@@ -101,7 +101,7 @@ def interval_args():
 
 def fast_path_args():
     """The command-line flags of the config's fast path (how network jobs run the network)."""
-    f = grid.fast_path(config)
+    f = experiment.fast_path(config)
     flags = [f"--{name.replace('_', '-')}" for name in FAST_PATH_FLAGS if getattr(f, name)]
     return " ".join([f"--precision {f.precision}", *flags])
 
@@ -116,7 +116,7 @@ def metric_args():
 
 
 # Every sampler the cells run, by the key that names its cells' folders.
-SAMPLER_ENTRIES = grid.sampler_entries(config)
+SAMPLER_ENTRIES = experiment.sampler_entries(config)
 
 
 def sampler_args(wildcards):
@@ -143,13 +143,13 @@ def random_weights(dataset):
 # datasets sampled with random weights).
 CHECKPOINTS = {
     spec.checkpoint_file: spec.name
-    for spec in (grid.model_spec(config, d) for d in config["datasets"] if not random_weights(d))
+    for spec in (experiment.model_spec(config, d) for d in config["datasets"] if not random_weights(d))
     if spec.checkpoint_url != "package"
 }
 
 
 def checkpoint(wildcards):
-    spec = grid.model_spec(config, wildcards.dataset)
+    spec = experiment.model_spec(config, wildcards.dataset)
     needed = spec.checkpoint_file in CHECKPOINTS and not random_weights(wildcards.dataset)
     return [f"{CACHE}/{spec.checkpoint_file}"] if needed else []
 

@@ -76,7 +76,7 @@ rule image_figures:
         f"--consistency-n {FIGURES['consistency']['n']}",
         interpolation=f"--interpolation-steps {FIGURES['interpolation']['steps']} "
         f"--pairs {FIGURES['interpolation']['pairs']} --points {FIGURES['interpolation']['points']}",
-        spacing=lambda wc: grid.spacing(config, wc.dataset),
+        spacing=lambda wc: experiment.spacing(config, wc.dataset),
         device=DEVICE,
         batch=sampling_batch,
         fast=fast_path_args(),

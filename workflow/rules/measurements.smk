@@ -6,7 +6,7 @@ rule reconstruct:
         split=lambda wc: dataset_split(wc.dataset, config["datasets"][wc.dataset]["recon_split"]),
         checkpoint=checkpoint,
     output:
-        results(grid.RECON_PATH),
+        results(experiment.RECON_PATH),
     log:
         results("logs/reconstruct/{dataset}/{spacing}/S{steps}.log"),
     benchmark:
@@ -34,7 +34,7 @@ rule timing:
     input:
         checkpoint=checkpoint,
     output:
-        results(grid.TIMING_PATH),
+        results(experiment.TIMING_PATH),
     log:
         results("logs/timing/{dataset}/{spacing}/S{steps}.log"),
     conda:

@@ -4,22 +4,22 @@
 
 rule tables:
     input:
-        grid.table_inputs(config, OUT),
+        experiment.table_inputs(config, OUT),
     output:
         csv=[
             report(results(f"tables/{t}.csv"), caption="../report/table_csv.rst", category="Tables (CSV)")
-            for t in grid.ALL_TABLES
+            for t in experiment.ALL_TABLES
         ],
         html=[
             report(results(f"tables/{t}.html"), caption=f"../report/{t}.rst", category="Tables")
-            for t in grid.ALL_TABLES
+            for t in experiment.ALL_TABLES
         ],
-        md=[results(f"tables/{t}.md") for t in grid.ALL_TABLES],
+        md=[results(f"tables/{t}.md") for t in experiment.ALL_TABLES],
         comparisons=[
             report(
                 results(f"tables/{t}_comparisons.csv"), caption="../report/comparisons.rst", category="Tables (CSV)"
             )
-            for t in grid.COMPARED_TABLES
+            for t in experiment.COMPARED_TABLES
         ],
     log:
         results("logs/tables.log"),
@@ -32,7 +32,7 @@ rule tables:
 # Beyond the paper: FID against NFE per sampler (config `samplers`), compared pairwise with the first sampler.
 rule sampler_study:
     input:
-        grid.study_inputs(config, OUT),
+        experiment.study_inputs(config, OUT),
     output:
         csv=report(results("tables/samplers.csv"), caption="../report/table_csv.rst", category="Samplers"),
         html=report(results("tables/samplers.html"), caption="../report/samplers.rst", category="Samplers"),

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ddim_eval.data.images import to_uint8
-from ddim_eval.grid.generate import shard_batches
+from ddim_eval.experiment.generate import shard_batches
 from ddim_eval.metrics.bootstrap import paired_difference, replicated
 from ddim_eval.metrics.extractors import Extractor
 from ddim_eval.metrics.features import chunk_stats
@@ -23,7 +23,7 @@ from ddim_eval.sampling.common import EpsModel
 from ddim_eval.sampling.run import SamplerRun
 
 
-def precision_check(reference: EpsModel, fast: EpsModel, model: str, *, shape: tuple[int, ...], run: SamplerRun,
+def fast_path_check(reference: EpsModel, fast: EpsModel, model: str, *, shape: tuple[int, ...], run: SamplerRun,
                     n: int, shard: int, extractor: Extractor,
                     ref_stats: FeatureStats, batch_size: int, device: torch.device | str = "cpu",
                     intervals: IntervalOptions | None = None, progress: bool = True) -> dict:

@@ -1,4 +1,4 @@
-"""Sampling one cell of the grid in deterministic shards.
+"""Sampling one cell of the experiment in deterministic shards.
 
 A cell is (model, sampler run: the sampler, its NFE and its spacing). Shard k of a model's samples starts from x_T
 drawn on the CPU from a seed that depends only on the model name and k, so every cell of a model starts from the same

@@ -1,7 +1,8 @@
-"""The grid: a workflow config's cells, shards, reconstructions and timings and the checks the schema cannot make;
-sampling a cell's shard deterministically; which GPU a job claims; and the demo world run in one process.
+"""The experiment: a workflow config's cells, shards, reconstructions and timings and the checks the schema cannot
+make; sampling a cell's shard deterministically; which GPU a job claims; the fast-path check; and the demo world run
+in one process.
 
-Names load on first use (lazy_loader), so the workflow's DAG build reads the grid without torch.
+Names load on first use (lazy_loader), so the workflow's DAG build reads the experiment without torch.
 """
 
 import lazy_loader as lazy
@@ -12,13 +13,11 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "cells": ["ALL_TABLES", "CELL_DIR", "COMPARED_TABLES", "DATA_PATH", "FID_TABLES", "PREPARED", "RECON_PATH",
                   "SOURCE_SPLITS", "TIMING_PATH", "Cell", "check_config", "data_path", "fast_path", "fid_cells",
                   "max_images", "model_spec", "paper_cell", "paper_spec", "recon_runs", "run_dir", "sampler_cells",
-                  "sampler_entries",
-                  "sampler_spacing", "shards", "spacing", "study_cells", "study_inputs", "study_samplers",
-                  "table_inputs",
-                  "timing_runs"],
+                  "sampler_entries", "sampler_spacing", "shards", "spacing", "study_cells", "study_inputs",
+                  "study_samplers", "table_inputs", "timing_runs"],
         "demo": ["run_demo"],
         "devices": ["check_device", "claim_device", "claim_index", "release_all"],
+        "fast_path_check": ["fast_path_check"],
         "generate": ["generate_cell", "initial_noise", "sample_shard", "shard_batches", "shard_seed"],
-        "precision": ["precision_check"],
     },
 )

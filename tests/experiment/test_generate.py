@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ddim_eval.grid.generate import generate_cell, initial_noise, sample_shard, shard_seed
+from ddim_eval.experiment.generate import generate_cell, initial_noise, sample_shard, shard_seed
 from ddim_eval.metrics.extractors import load_extractor
 from ddim_eval.metrics.features import load_features
 from ddim_eval.metrics.stats import from_features, load_stats

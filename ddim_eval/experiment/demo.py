@@ -14,7 +14,7 @@ import numpy as np
 
 from ddim_eval.data import digits
 from ddim_eval.data.arrays import load_images
-from ddim_eval.grid.generate import generate_cell
+from ddim_eval.experiment.generate import generate_cell
 from ddim_eval.io import save_json
 from ddim_eval.metrics.digits_cnn import NAME as DIGITS_CNN
 from ddim_eval.metrics.distances import fid, kid

@@ -3,14 +3,14 @@
 import subprocess
 import sys
 
-from ddim_eval.grid.devices import claim_device, claim_index, release_all
+from ddim_eval.experiment.devices import claim_device, claim_index, release_all
 
 
 def test_claims_take_free_slots_and_wait_for_one(tmp_path):
     try:
         assert claim_index(2, tmp_path) == 0
         assert claim_index(2, tmp_path) == 1
-        waiter = subprocess.Popen([sys.executable, "-c", "from ddim_eval.grid.devices import claim_index; "
+        waiter = subprocess.Popen([sys.executable, "-c", "from ddim_eval.experiment.devices import claim_index; "
                                    f"print(claim_index(2, {str(tmp_path)!r}, poll=0.05))"],
                                   stdout=subprocess.PIPE, text=True)
         try:
@@ -24,7 +24,7 @@ def test_claims_take_free_slots_and_wait_for_one(tmp_path):
 
 
 def test_a_killed_holder_frees_its_slot(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import time; from ddim_eval.grid.devices import claim_index; "
+    holder = subprocess.Popen([sys.executable, "-c", "import time; from ddim_eval.experiment.devices import claim_index; "
                                f"print(claim_index(1, {str(tmp_path)!r}), flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "0"

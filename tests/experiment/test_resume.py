@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ddim_eval.grid.generate import PARTIAL, generate_cell
+from ddim_eval.experiment.generate import PARTIAL, generate_cell
 from ddim_eval.metrics.extractors import load_extractor
 from ddim_eval.sampling.run import prepare
 from ddim_eval.sampling.samplers import paper_entry

@@ -51,7 +51,7 @@ class Cell:
 
 @functools.cache
 def registry() -> dict[str, ModelSpec]:
-    """The model registry as the grid needs it: names, schedules, spacings, checkpoints (read once; networks are
+    """The model registry as the experiment needs it: names, schedules, spacings, checkpoints (read once; networks are
     built, and so checked, by the jobs that load them)."""
     return load_registry(check_networks=False)
 
@@ -240,7 +240,7 @@ def _check_study(config: dict[str, Any]) -> None:
             raise ValueError(f"samplers.samplers: {what}s {names} repeat; each entry must be another sampler, "
                              "with its own label")
     for study in study_cells(config):
-        try:  # the grid too: a spacing the model's schedule cannot give, or more steps than T, fails here
+        try:  # the time grid too: a spacing the model's schedule cannot give, or more steps than T, fails here
             plan = study.sampler.plan(study.budget)
             time_grid(model_spec(config, study.dataset).alphas_cumprod(), study.sampler.definition.grid, plan.steps,
                       study.cell.spacing)

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from ddim_eval import grid
+from ddim_eval import experiment
 
 from helpers import ROOT
 
@@ -20,20 +20,20 @@ def load(name: str) -> dict:
 
 @pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "paper-quick.yaml"])
 def test_shipped_configs_pass(name):
-    grid.check_config(load(name))
+    experiment.check_config(load(name))
 
 
 def test_paper_grid_cells():
     config = load("paper.yaml")
-    cells = grid.fid_cells(config)
+    cells = experiment.fid_cells(config)
     # Table 1: 2 datasets x 5 S x 5 variants; Table 3: 2 LSUN datasets x 4 S x eta {0, 1}; none shared.
     assert len(cells) == 50 + 16
     assert {(c.dataset, c.spacing) for c in cells} == {("cifar10", "quadratic"), ("celeba", "linear"),
                                                        ("lsun_bedroom", "linear"), ("lsun_church", "linear")}
-    assert grid.shards(config) == [(k, 5000) for k in range(10)]
-    assert len(grid.recon_runs(config)) == 7
-    assert grid.data_path(config, "lsun_church", "train") == "resources/lsun_church_outdoor/train.npy"
-    assert grid.max_images(config, "lsun_church_outdoor") == 50000 and grid.max_images(config, "celeba") is None
+    assert experiment.shards(config) == [(k, 5000) for k in range(10)]
+    assert len(experiment.recon_runs(config)) == 7
+    assert experiment.data_path(config, "lsun_church", "train") == "resources/lsun_church_outdoor/train.npy"
+    assert experiment.max_images(config, "lsun_church_outdoor") == 50000 and experiment.max_images(config, "celeba") is None
 
 
 def paper() -> dict:
@@ -44,14 +44,14 @@ def test_lsun_needs_an_image_limit():
     config = paper()
     del config["datasets"]["lsun_bedroom"]["max_images"]
     with pytest.raises(ValueError, match="datasets.lsun_bedroom.max_images: LSUN needs a limit"):
-        grid.check_config(config)
+        experiment.check_config(config)
 
 
 def test_datasets_sharing_a_source_share_its_limit():
     config = paper()
     config["datasets"]["church2"] = config["datasets"]["lsun_church"] | {"max_images": 1000}
     with pytest.raises(ValueError, match="source 'lsun_church_outdoor' share its prepared files.*\\[1000, 50000\\]"):
-        grid.check_config(config)
+        experiment.check_config(config)
 
 
 def test_a_split_the_source_lacks():
@@ -59,15 +59,15 @@ def test_a_split_the_source_lacks():
     config["datasets"]["lsun_church"]["recon_split"] = "test"
     with pytest.raises(ValueError, match="datasets.lsun_church.recon_split: source 'lsun_church_outdoor' has no "
                                          "split 'test'; allowed: \\['train'\\]"):
-        grid.check_config(config)
+        experiment.check_config(config)
 
 
 def test_figure_steps_above_T():
     config = load("config.yaml")
     config["figures"]["interpolation"]["steps"] = 2000
     with pytest.raises(ValueError, match="figures.interpolation.steps: \\[2000\\] exceed T = 1000"):
-        grid.check_config(config)
+        experiment.check_config(config)
     config = load("config.yaml")
     config["figures"]["datasets"] = ["celeba"]
     with pytest.raises(ValueError, match="figures.datasets: unknown dataset 'celeba'"):
-        grid.check_config(config)
+        experiment.check_config(config)
