@@ -30,6 +30,10 @@ solver that term is small at t = 0 (the data prediction hardly moves there): Uni
 UniPC-3 without over the range, and its slope falls towards 2 only past NFE 320.
 """
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -50,6 +54,8 @@ from ddim_eval.sampling.oracle import mixture_eps_model
 from ddim_eval.sampling.pndm import plms
 from ddim_eval.sampling.schedule import make_alphas_cumprod
 from ddim_eval.sampling.times import discrete_grid, grid_at
+
+from helpers import ROOT
 
 TOLERANCE = 0.3
 SETTLED = {"DDIM (eta 0)": 1, "Euler (Karras)": 1, "Heun (Karras)": 2, "DPM-Solver++(2M)": 2,
@@ -147,3 +153,15 @@ def test_figure_is_written_atomically(study, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:5] == b"%PDF-"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.pdf", "orders.png"]
     assert np.isfinite([r["order"] for r in study["rows"]]).all()
+
+
+def test_the_upstream_reproduction_still_shows_the_missing_factor(tmp_path):
+    """benchmarks/dpmpp_3m_diffusers.py, the stand-alone report for diffusers (docs: "DPM-Solver++(3M)"), against the
+    installed diffusers: its 3M is second order on a lambda-uniform grid and the corrected update third. If diffusers
+    fixes its update, this fails, and the docs page and the report need updating."""
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks/dpmpp_3m_diffusers.py"), "--out",
+                             str(tmp_path / "r")], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    case = json.loads((tmp_path / "r.json").read_text())["cases"]["lambda-uniform"]
+    assert abs(case["slope_authors"] - 2) <= TOLERANCE and abs(case["local_slopes_authors"][-1] - 2) <= 0.1
+    assert abs(case["slope_corrected"] - 3) <= TOLERANCE and abs(case["local_slopes_corrected"][-1] - 3) <= 0.1
