@@ -1,12 +1,14 @@
-"""Atomic output files: written under a temporary name in the target folder, renamed into place when complete."""
+"""Files: atomic outputs (written under a temporary name in the target folder, renamed into place when complete),
+reading .npz and JSON, and the order of a cell's shard files."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -62,9 +64,32 @@ def load_npz(path: str | os.PathLike, keys: tuple[str, ...], what: str) -> dict[
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {path} does not exist")
+    if not zipfile.is_zipfile(path):  # before np.load, whose message for a text file suggests unpickling it
+        raise ValueError(f"{path} is not a readable {what} file: an .npz is a zip archive of arrays, and this is "
+                         f"{'empty' if path.stat().st_size == 0 else 'no zip archive (truncated, or another format)'}")
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in keys}
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as e:
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path} is not a readable {what} file (needs {', '.join(keys)}): "
                          f"{type(e).__name__}: {e}") from None
+
+
+SHARD_DIR = re.compile(r"^shard(\d+)$")
+
+
+def shard_order(paths: Sequence[str | os.PathLike]) -> list[str | os.PathLike]:
+    """`paths` ordered by the index k of their `shard<k>` folder (a shell glob puts shard10 before shard2), or as
+    given when no path names a shard; ValueError for a mix, a shard given twice, or a gap in the indices."""
+    indices = [next((int(m[1]) for part in reversed(Path(p).parts[:-1]) if (m := SHARD_DIR.match(part))), None)
+               for p in paths]
+    if all(k is None for k in indices):
+        return list(paths)
+    if any(k is None for k in indices):
+        raise ValueError(f"some files lie in shard<k> folders and some do not: {[str(p) for p in paths]}")
+    repeated = sorted({k for k in indices if indices.count(k) > 1})
+    missing = sorted(set(range(min(indices), max(indices) + 1)) - set(indices))
+    if repeated or missing:
+        raise ValueError(f"shards {repeated} are given twice" if repeated else
+                         f"shards {missing} are missing between shard {min(indices)} and shard {max(indices)}")
+    return [p for _, p in sorted(zip(indices, paths), key=lambda pair: pair[0])]

@@ -39,7 +39,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=parse_batch_size, default=256,
                    help="images per batch, or auto: the largest batch that raises throughput, measured once per "
                         "device, network and fast path, and cached")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="the torch device: cpu, cuda, cuda:<index>")
     p.add_argument("--cache-dir", default=None, help="checkpoint cache (default: $DDIM_EVAL_CACHE)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing checkpoint")
     p.add_argument("--random-weights", action="store_true",

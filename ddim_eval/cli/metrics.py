@@ -30,9 +30,10 @@ def _reference_stats(args: argparse.Namespace) -> None:
 
 
 def _merge_stats(args: argparse.Namespace) -> None:
+    from ddim_eval.io import shard_order
     from ddim_eval.metrics.stats import load_stats, merge_all, save_stats
 
-    merged = merge_all(load_stats(p) for p in args.inputs)
+    merged = merge_all(load_stats(p) for p in shard_order(args.inputs))
     save_stats(args.out, merged)
     print(f"{args.out}: {merged.describe()} from {len(args.inputs)} files")
 

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ddim_eval.io import load_npz, save_npz
+from ddim_eval.io import load_npz, save_npz, shard_order
 from ddim_eval.metrics.stats import FeatureStats, from_features, merge, save_stats
 
 if TYPE_CHECKING:  # reading features needs no extractor, nor torch-fidelity's seconds of imports
@@ -75,8 +75,10 @@ def load_features(path: str | os.PathLike, extractor: str | None = None, layer: 
 
 def load_feature_rows(paths: Sequence[str | os.PathLike], stats: FeatureStats, stats_path: str | os.PathLike
                       ) -> np.ndarray:
-    """The features of `paths`, concatenated in order (row i is sample i of the statistics), checked against the
-    statistics they belong to: same extractor and layer, and as many rows as the statistics have samples."""
+    """The features of `paths` in shard order (`shard_order`), concatenated (row i is sample i of the statistics),
+    checked against the statistics they belong to: same extractor and layer, and as many rows as the statistics
+    have samples."""
+    paths = shard_order(paths)
     parts = [load_features(p, stats.extractor, stats.layer) for p in paths]
     rows = sum(len(p) for p in parts)
     if rows != stats.n:

@@ -90,10 +90,35 @@ def save_stats(path: str | os.PathLike, stats: FeatureStats) -> Path:
                     layer=np.str_(stats.layer))
 
 
+def _check_moments(path: str | os.PathLike, mu: np.ndarray, sigma: np.ndarray, n: int) -> None:
+    """ValueError naming the file unless n >= 2 and sigma is a finite, symmetric, positive semi-definite [d, d]
+    covariance of a finite mean [d] (within rounding: a merged covariance is symmetric to ~1e-16 of its scale)."""
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{path} holds corrupt statistics: {what}")
+
+    if n < 2:
+        raise bad(f"n = {n}; a covariance needs at least 2 samples")
+    if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)):
+        raise bad(f"mu has shape {mu.shape} and sigma {sigma.shape}; need [d] and [d, d]")
+    for name, a in (("mu", mu), ("sigma", sigma)):
+        if not np.isfinite(a).all():
+            raise bad(f"{name} holds {int((~np.isfinite(a)).sum())} NaN/inf values")
+    scale = max(float(np.abs(sigma).max()), np.finfo(np.float64).tiny)
+    if np.abs(sigma - sigma.T).max() > 1e-8 * scale:
+        raise bad(f"sigma is not symmetric (max |sigma - sigma^T| = {np.abs(sigma - sigma.T).max():.3g})")
+    try:  # positive semi-definite up to rounding: a Cholesky factor exists after a jitter of 1e-8 of the scale
+        np.linalg.cholesky(sigma + 1e-8 * scale * np.eye(len(mu)))
+    except np.linalg.LinAlgError:
+        raise bad(f"sigma is not positive semi-definite (smallest eigenvalue {np.linalg.eigvalsh(sigma)[0]:.3g})"
+                  ) from None
+
+
 def load_stats(path: str | os.PathLike, extractor: str | None = None, layer: str | None = None) -> FeatureStats:
-    """Read a statistics file; with `extractor` / `layer` given, refuse one computed with others."""
+    """Read a statistics file, its moments checked (`_check_moments`); with `extractor` / `layer` given, refuse one
+    computed with others."""
     z = load_npz(path, ("mu", "sigma", "n", "extractor", "layer"), "ddim-eval statistics")
     n = int(z["n"])
+    _check_moments(path, z["mu"], z["sigma"], n)
     stats = FeatureStats(n, z["mu"].astype(np.float64), z["sigma"].astype(np.float64) * (n - 1), str(z["extractor"]),
                          str(z["layer"]))
     for key, want in (("extractor", extractor), ("layer", layer)):

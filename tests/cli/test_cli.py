@@ -238,3 +238,57 @@ def test_inception_offline_from_the_command_line(tmp_path, monkeypatch):
                                          r"needs its weights file .*ddim-eval fetch-inception.*--weights-path"):
         main(["reference-stats", str(tmp_path / "x.npy"), str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()
+
+
+def test_command_line_conventions(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("ddim-eval 0.")
+    with pytest.raises(SystemExit) as e:  # a usage error: exit code 2, and the nearest command
+        main(["smaple"])
+    assert e.value.code == 2 and "did you mean 'sample'?" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "(default: 0)" in help_text and "(default: cpu)" in help_text and "(default: ddim" not in help_text
+
+
+def test_every_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, capsys):
+    from ddim_eval.cli import sample as sample_commands
+
+    def broken(args):
+        raise TypeError("an unforeseen failure")
+
+    monkeypatch.setattr(sample_commands, "_timesteps", broken)
+    with pytest.raises(SystemExit) as e:
+        main(["timesteps", "10"])
+    assert e.value.code == "ddim-eval timesteps: error: TypeError: an unforeseen failure (set DDIM_EVAL_DEBUG=1 " \
+                           "for the traceback)"
+    monkeypatch.setenv("DDIM_EVAL_DEBUG", "1")
+    with pytest.raises(TypeError, match="an unforeseen failure"):
+        main(["timesteps", "10"])
+
+
+def test_ctrl_c_says_the_rerun_resumes(monkeypatch, capsys):
+    from ddim_eval.cli import sample as sample_commands
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sample_commands, "_timesteps", interrupted)
+    with pytest.raises(SystemExit) as e:
+        main(["timesteps", "10"])
+    assert e.value.code == 130 and "interrupted; finished work is kept, and the same command resumes it" in \
+        capsys.readouterr().err
+
+
+def test_fid_refuses_corrupt_statistics_with_one_line(tmp_path):
+    from ddim_eval.metrics.stats import from_features, save_stats
+
+    save_stats(tmp_path / "ref.npz", from_features(np.random.default_rng(0).normal(size=(50, 4)), "x", "y"))
+    z = dict(np.load(tmp_path / "ref.npz"))
+    np.savez(tmp_path / "cell.npz", **(z | {"sigma": -np.eye(4)}))
+    with pytest.raises(SystemExit) as e:
+        main(["fid", str(tmp_path / "cell.npz"), str(tmp_path / "ref.npz"), "--out", str(tmp_path / "fid.json")])
+    assert "cell.npz holds corrupt statistics: sigma is not positive semi-definite" in str(e.value.code)
+    assert not (tmp_path / "fid.json").exists()

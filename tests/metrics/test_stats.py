@@ -82,3 +82,33 @@ def test_not_a_stats_file(tmp_path):
     (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="cut.npz is not a readable ddim-eval statistics file"):
         load_stats(tmp_path / "cut.npz")
+
+
+def _corrupt(tmp_path, name, **change):
+    save_stats(tmp_path / "good.npz", from_features(_features(), "x", "y"))
+    z = dict(np.load(tmp_path / "good.npz"))
+    np.savez(tmp_path / name, **(z | change))
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: {"sigma": np.where(np.eye(len(s)) > 0, np.nan, s)}, r"sigma holds \d+ NaN/inf values"),
+    (lambda s: {"sigma": -np.eye(len(s))}, r"sigma is not positive semi-definite \(smallest eigenvalue -1\)"),
+    (lambda s: {"sigma": s + np.triu(np.ones_like(s), 1)}, "sigma is not symmetric"),
+    (lambda s: {"n": np.int64(1)}, "n = 1; a covariance needs at least 2 samples"),
+    (lambda s: {"mu": np.zeros(len(s) + 1)}, r"mu has shape \(\d+,\) and sigma"),
+], ids=["nan", "negative", "asymmetric", "one_sample", "shapes"])
+def test_corrupt_statistics_are_refused_on_load_naming_the_file(tmp_path, change, message):
+    """A FID from such a file is a wrong number (NaN, or 1026.86 for sigma = -I) that a workflow would trust."""
+    sigma = from_features(_features(), "x", "y").sigma
+    path = _corrupt(tmp_path, "bad.npz", **change(sigma))
+    with pytest.raises(ValueError, match=rf"bad.npz holds corrupt statistics: {message}"):
+        load_stats(path)
+
+
+@pytest.mark.parametrize("content, what", [(b"", "empty"), (b"mu,sigma\n1,2\n", "no zip archive")])
+def test_a_file_that_is_no_npz_is_named_without_suggesting_pickles(tmp_path, content, what):
+    (tmp_path / "stats.npz").write_bytes(content)
+    with pytest.raises(ValueError, match=f"stats.npz is not a readable ddim-eval statistics file.*{what}") as e:
+        load_stats(tmp_path / "stats.npz")
+    assert "pickle" not in str(e.value)
