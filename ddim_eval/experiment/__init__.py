@@ -19,5 +19,6 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "devices": ["check_device", "claim_device", "claim_index", "release_all"],
         "fast_path_check": ["fast_path_check"],
         "generate": ["generate_cell", "initial_noise", "sample_shard", "shard_batches", "shard_seed"],
+        "schema": ["schema_error"],
     },
 )

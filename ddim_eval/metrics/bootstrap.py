@@ -52,7 +52,7 @@ def interval(estimate: float, replicates: np.ndarray, level: float, floor: float
              ) -> tuple[float, float]:
     """The centred basic bootstrap interval for E[estimate]: [estimate - (q_hi - m), estimate + (m - q_lo)], with
     q the replicates' quantiles at (1 -+ level) / 2 and m their mean; for a quantity that cannot lie below
-    `floor` (FID, an MSE: 0), the interval is cut there."""
+    `floor` (FID, an MSE: 0), the interval is cut there (both ends: an extrapolated estimate may fall below it)."""
     level = check_level(level)
     replicates = np.asarray(replicates, dtype=np.float64)
     if replicates.ndim != 1 or len(replicates) < 2 or not np.isfinite(replicates).all():
@@ -61,7 +61,8 @@ def interval(estimate: float, replicates: np.ndarray, level: float, floor: float
     low, high = np.quantile(replicates, [(1 - level) / 2, (1 + level) / 2])
     centre = replicates.mean()
     lower = estimate - (high - centre)
-    return float(lower if floor is None else max(lower, floor)), float(estimate + (centre - low))
+    upper = estimate + (centre - low)
+    return (float(lower), float(upper)) if floor is None else (float(max(lower, floor)), float(max(upper, floor)))
 
 
 @dataclass(frozen=True)

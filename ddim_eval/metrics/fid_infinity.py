@@ -48,4 +48,7 @@ def fid_infinity(features: np.ndarray, ref: FeatureStats, *, n_boot: int, seed: 
     fids = fids_of(_subsets(np.ones(n, dtype=np.int64), sizes, rng))
     replicates = np.array([extrapolate(sizes, fids_of(_subsets(pool, sizes, rng)))
                            for pool in resample_counts(n, n_boot, seed)])
-    return Replicated(extrapolate(sizes, fids), replicates, seed, n), list(zip(sizes.tolist(), fids.tolist()))
+    # The intercept of a noisy line can fall below 0, where no FID lies: report the bound, inside its interval
+    # (the replicates stay unclipped, so the interval's width and the paired differences keep the noise).
+    return (Replicated(max(extrapolate(sizes, fids), 0.0), replicates, seed, n),
+            list(zip(sizes.tolist(), fids.tolist())))

@@ -159,3 +159,17 @@ def test_all_pairs_kid_of_weights_equals_kid_of_the_resampled_features(monkeypat
     for row, value in zip(counts, values[1:]):
         assert value == pytest.approx(kid_bootstrap.kid_replicates(np.repeat(x, row, axis=0), y,
                                                                    np.ones((1, 300), int))[0], rel=1e-9)
+
+
+def test_fid_infinity_below_zero_is_reported_at_zero_inside_its_interval():
+    """The demo study once printed FID_inf -0.05083 [0, 1.81]: an extrapolated intercept below 0, outside its own
+    interval. Features scored against their own statistics extrapolate to about 0, often below."""
+    from ddim_eval.metrics.fid_infinity import extrapolate, fid_infinity, subset_sizes
+    from ddim_eval.metrics.stats import from_features
+
+    features = np.random.default_rng(0).normal(size=(600, 8))
+    ref = from_features(features, "x", "y")
+    estimate, points = fid_infinity(features, ref, n_boot=20, seed=0)
+    assert extrapolate(*map(np.array, zip(*points))) < 0 and len(points) == len(subset_sizes(600))
+    low, high = estimate.interval(0.95)
+    assert estimate.value == 0.0 and low <= estimate.value <= high

@@ -210,13 +210,14 @@ def test_demo_config_plans_every_table(tmp_path):
     ({"table1": {"datasets": ["digits"], "steps": [10], "variants": [-0.5]}},
      r"table1.variants\[0\]: sampler 'ddim'.eta: -0.5 is not allowed; allowed: a number >= 0"),
     ({"table1": {"datasets": ["digits"], "steps": [10], "variants": ["sigma"]}},
-     r"'sigma' is not valid under any of the given schemas.*\['table1'\]\['variants'\]"),
+     r"config: table1.variants\[0\]: 'sigma' is not allowed; allowed: a number or 'sigma_hat'"),
     ({"table2": {"datasets": ["digits"], "steps": [1001]}}, r"table2.steps: \[1001\] exceed T = 1000"),
     ({"datasets": {"digits": {"model": "digits", "source": "digits", "reference_split": "train",
                               "spacing": "cosine"}}},
      r"datasets.digits.spacing: spacing 'cosine' is not one of a discrete grid's: \['linear', 'quadratic'"),
-    ({"n_samples": 0}, r"0 is less than the minimum of 1.*\['n_samples'\]"),
-    ({"n_samples": 2.5}, r"2.5 is not of type 'integer'.*\['n_samples'\]"),
+    ({"n_samples": 0}, r"config: n_samples: 0 is less than the minimum of 1"),
+    ({"n_samples": 2.5}, r"config: n_samples: 2.5 is not of type 'integer'"),
+    ({"n_sample": 100}, r"config: unknown key 'n_sample' \(did you mean 'n_samples'\?\); allowed: batch_size, "),
     ({"datasets": {"digits": {"model": "imagenet64", "source": "digits", "reference_split": "train"}}},
      r"datasets.digits.model: 'imagenet64' is not a registered model"),
     ({"datasets": SMALL["datasets"] | {"cifar10": {"model": "cifar10", "source": "prepared",
@@ -224,13 +225,15 @@ def test_demo_config_plans_every_table(tmp_path):
      r"dataset 'cifar10' \(source: prepared\) needs resources/cifar10/train.npy"),
     ({"extractor": {"name": "inception-v3-compat", "weights_path": "nowhere/inception.pth"}},
      r"extractor.weights_path: nowhere/inception.pth does not exist"),
-    ({"intervals": {"level": 1.5}}, r"1.5 is greater than or equal to the maximum of 1.*\['intervals'\]\['level'\]"),
-    ({"intervals": {"level": 0}}, r"0 is less than or equal to the minimum of 0.*\['intervals'\]\['level'\]"),
-    ({"intervals": {"n_boot": 1}}, r"1 is less than the minimum of 2.*\['intervals'\]\['n_boot'\]"),
-    ({"fid_infinity": "yes"}, r"'yes' is not of type 'boolean'.*\['fid_infinity'\]"),
+    ({"intervals": {"level": 1.5}}, r"config: intervals.level: 1.5 is greater than or equal to the maximum of 1"),
+    ({"intervals": {"level": 0}}, r"config: intervals.level: 0 is less than or equal to the minimum of 0"),
+    ({"intervals": {"n_boot": 1}}, r"config: intervals.n_boot: 1 is less than the minimum of 2"),
+    ({"fid_infinity": "yes"}, r"config: fid_infinity: 'yes' is not of type 'boolean'"),
     ({"fast_path": {"precision": "int8"}}, r"'int8' is not one of \['fp32', 'tf32', 'bf16', 'fp16'\]"),
     ({"fast_path": {"cuda_graphs": True}}, r"fast_path: cuda_graphs needs compile"),
-    ({"batch_size": "big"}, r"'big' is not valid under any of the given schemas.*\['batch_size'\]"),
+    ({"batch_size": "big"}, r"config: batch_size: 'big' is not allowed; allowed: an integer or 'auto'"),
+    ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": [{"name": "ddim", "parms": {"eta": 1}}]}},
+     r"config: samplers.samplers\[0\]: unknown key 'parms' \(did you mean 'params'\?\)"),
     ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": ["ddim", "dpm_solver_ppp"]}},
      r"samplers.samplers\[1\]: sampler 'dpm_solver_ppp' is not registered; registered: \['ddim', 'deis'"),
     ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": [{"name": "unipc", "params": {"order": 5}}]}},
@@ -258,6 +261,7 @@ def test_bad_config_fails_before_any_job(tmp_path, edit, message):
     result = snakemake(tmp_path, SMALL | edit, "-n")
     assert result.returncode != 0
     assert re.search(message, result.stdout + result.stderr, re.DOTALL), result.stderr[-2000:]
+    assert len(result.stderr.splitlines()) < 15, result.stderr[-3000:]  # the error, not the schema
     assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
 
 

@@ -14,6 +14,10 @@ from ddim_eval.models.fastpath import FLAGS as FAST_PATH_FLAGS
 from ddim_eval.sampling.samplers import LABEL_CHARS
 from ddim_eval.sampling.times import ALL_SPACINGS
 
+# The schema's verdict in one line (Snakemake's validate prints the whole schema), then validate to fill defaults.
+_schema_error = experiment.schema_error(config, workflow.source_path("../schemas/config.schema.yaml"))
+if _schema_error:
+    raise WorkflowError(f"config: {_schema_error}")
 validate(config, "../schemas/config.schema.yaml")
 # A user's sampler module may sit in the working directory: jobs import it from there (`python -m` puts the working
 # directory on sys.path), and so does the check of the study's samplers below.
