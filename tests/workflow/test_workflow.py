@@ -19,6 +19,8 @@ import pytest
 import yaml
 from PIL import Image
 
+from ddim_eval.metrics.digits_cnn import PACKAGED_WEIGHTS
+
 from helpers import ROOT, main_install_env
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow/Snakefile")]
@@ -49,8 +51,14 @@ def job_counts(output: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("workflow")
-    result = snakemake(workdir, SMALL)
+    """The small grid, with every path it writes or reads through a folder whose name holds a space: the working
+    directory, the checkpoint cache and the extractor's weights file (shell lines quote each path)."""
+    workdir = tmp_path_factory.mktemp("work dir")
+    weights = workdir / "my weights/digits cnn.safetensors"
+    weights.parent.mkdir()
+    shutil.copy(PACKAGED_WEIGHTS, weights)
+    config = SMALL | {"checkpoint_cache": "my cache", "extractor": SMALL["extractor"] | {"weights_path": str(weights)}}
+    result = snakemake(workdir, config)
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir
 

@@ -22,8 +22,8 @@ rule reference_stats:
         device=DEVICE,
         batch=FEATURE_BATCH,
     shell:
-        "{params.cli} reference-stats {input.split} $(dirname {output.stats}) {params.extractor} "
-        "--device {params.device} --batch-size {params.batch} > {log} 2>&1"
+        '{params.cli} reference-stats {input.split:q} "$(dirname {output.stats:q})" {params.extractor} '
+        "--device {params.device} --batch-size {params.batch} > {log:q} 2>&1"
 
 
 rule sample_shard:
@@ -56,9 +56,9 @@ rule sample_shard:
     # A shard commits its progress batch by batch (shard<k>/.partial/, not an output, so Snakemake keeps it when
     # a job fails or is killed): the rerun resumes after the last finished batch.
     shell:
-        "{params.cli} sample {params.model} $(dirname {output.stats}) {params.what} "
+        '{params.cli} sample {params.model} "$(dirname {output.stats:q})" {params.what} '
         "--spacing {wildcards.spacing} --n {params.n} --shard {wildcards.shard} {params.keep} {params.extractor} "
-        "--device {params.device} --batch-size {params.batch} {params.fast} {params.random_weights} >> {log} 2>&1"
+        "--device {params.device} --batch-size {params.batch} {params.fast} {params.random_weights} >> {log:q} 2>&1"
 
 
 rule cell_metrics:
@@ -87,7 +87,7 @@ rule cell_metrics:
         extras=metric_args(),
         device=DEVICE,
     shell:
-        "({params.cli} merge-stats {output.stats} {input.stats} && "
-        "{params.cli} fid {output.stats} {input.ref_stats} --features {input.features} "
-        "--ref-features {input.ref_features} {params.intervals} {params.extras} --device {params.device} "
-        "--out {output.metrics}) > {log} 2>&1"
+        "({params.cli} merge-stats {output.stats:q} {input.stats:q} && "
+        "{params.cli} fid {output.stats:q} {input.ref_stats:q} --features {input.features:q} "
+        "--ref-features {input.ref_features:q} {params.intervals} {params.extras} --device {params.device} "
+        "--out {output.metrics:q}) > {log:q} 2>&1"

@@ -35,7 +35,8 @@ ENV = "../envs/ddim-eval.yaml"
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
 PYTHON = "python" if USE_CONDA else sys.executable
 CACHE = config.get("checkpoint_cache", "resources/checkpoints")
-FETCH = f"DDIM_EVAL_CACHE={CACHE} {PYTHON} -m ddim_eval.cli"
+# Paths enter shell lines quoted (a folder name may hold spaces); the rules quote theirs with `:q`.
+FETCH = f"DDIM_EVAL_CACHE={shlex.quote(CACHE)} {shlex.quote(PYTHON)} -m ddim_eval.cli"
 DDIM_EVAL = f"DDIM_EVAL_OFFLINE=1 {FETCH}"
 OUT = experiment.run_dir(config)
 SHARDS = dict(experiment.shards(config))
@@ -94,7 +95,7 @@ def extractor_args():
     if e.get("layer"):
         args += f" --layer {e['layer']}"
     if EXTRACTOR_WEIGHTS:
-        args += f" --weights-path {EXTRACTOR_WEIGHTS}"
+        args += f" --weights-path {shlex.quote(EXTRACTOR_WEIGHTS)}"
     return args
 
 

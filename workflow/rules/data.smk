@@ -13,7 +13,7 @@ rule prepare_digits:
     params:
         cli=DDIM_EVAL,
     shell:
-        "{params.cli} prepare-digits $(dirname {output.train}) > {log} 2>&1"
+        '{params.cli} prepare-digits "$(dirname {output.train:q})" > {log:q} 2>&1'
 
 
 localrules:
@@ -31,7 +31,7 @@ rule download_cifar10:
     params:
         cli=FETCH,
     shell:
-        "{params.cli} fetch-cifar10 {output} > {log} 2>&1"
+        "{params.cli} fetch-cifar10 {output:q} > {log:q} 2>&1"
 
 
 rule prepare_cifar10:
@@ -47,7 +47,7 @@ rule prepare_cifar10:
     params:
         cli=DDIM_EVAL,
     shell:
-        "{params.cli} prepare-cifar10 {input} $(dirname {output.train}) > {log} 2>&1"
+        '{params.cli} prepare-cifar10 {input:q} "$(dirname {output.train:q})" > {log:q} 2>&1'
 
 
 rule download_celeba:
@@ -62,7 +62,7 @@ rule download_celeba:
     params:
         cli=FETCH,
     shell:
-        "{params.cli} fetch-celeba $(dirname {output.archive}) > {log} 2>&1"
+        '{params.cli} fetch-celeba "$(dirname {output.archive:q})" > {log:q} 2>&1'
 
 
 rule prepare_celeba:
@@ -80,8 +80,8 @@ rule prepare_celeba:
         cli=DDIM_EVAL,
         max_images=max_images_arg("celeba"),
     shell:
-        "{params.cli} prepare-celeba {input.archive} {input.partition} {output} --split {wildcards.split} "
-        "{params.max_images} > {log} 2>&1"
+        "{params.cli} prepare-celeba {input.archive:q} {input.partition:q} {output:q} --split {wildcards.split} "
+        "{params.max_images} > {log:q} 2>&1"
 
 
 # The output is the LMDB's data file, so an LMDB unpacked by hand into place is used as it is.
@@ -98,7 +98,7 @@ rule download_lsun:
     params:
         cli=FETCH,
     shell:
-        "{params.cli} fetch-lsun {wildcards.category} $(dirname $(dirname {output})) > {log} 2>&1"
+        '{params.cli} fetch-lsun {wildcards.category} "$(dirname "$(dirname {output:q})")" > {log:q} 2>&1'
 
 
 rule prepare_lsun:
@@ -116,7 +116,7 @@ rule prepare_lsun:
         cli=DDIM_EVAL,
         max_images=lambda wc: max_images_arg(f"lsun_{wc.category}"),
     shell:
-        "{params.cli} prepare-lsun $(dirname {input}) {output} {params.max_images} > {log} 2>&1"
+        '{params.cli} prepare-lsun "$(dirname {input:q})" {output:q} {params.max_images} > {log:q} 2>&1'
 
 
 if FETCH_INCEPTION:
@@ -132,7 +132,7 @@ if FETCH_INCEPTION:
         params:
             cli=FETCH,
         shell:
-            "{params.cli} fetch-inception --cache-dir $(dirname $(dirname {output})) > {log} 2>&1"
+            '{params.cli} fetch-inception --cache-dir "$(dirname "$(dirname {output:q})")" > {log:q} 2>&1'
 
     localrules:
         fetch_inception,
@@ -152,7 +152,7 @@ rule fetch_checkpoint:
         cli=FETCH,
         model=lambda wc: CHECKPOINTS[wc.checkpoint],
     shell:
-        "{params.cli} fetch {params.model} > {log} 2>&1"
+        "{params.cli} fetch {params.model} > {log:q} 2>&1"
 
 
 # Downloads run where Snakemake runs (compute nodes may have no internet); the rest may go to a cluster.

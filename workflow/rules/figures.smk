@@ -15,7 +15,7 @@ rule timing_figure:
         cli=DDIM_EVAL,
         stem=lambda wc, output: output.png.removesuffix(".png"),
     shell:
-        "{params.cli} timing-figure {params.stem} {input} > {log} 2>&1"
+        "{params.cli} timing-figure {params.stem:q} {input:q} > {log:q} 2>&1"
 
 
 rule fid_figure:
@@ -32,7 +32,7 @@ rule fid_figure:
         cli=DDIM_EVAL,
         stem=lambda wc, output: output.png.removesuffix(".png"),
     shell:
-        "{params.cli} fid-figure {input} {params.stem} > {log} 2>&1"
+        "{params.cli} fid-figure {input:q} {params.stem:q} > {log:q} 2>&1"
 
 
 FIGURES = config["figures"]
@@ -82,6 +82,6 @@ rule image_figures:
         fast=fast_path_args(),
         random_weights=random_weights_args,
     shell:
-        "{params.cli} figures {params.model} $(dirname {output.samples}) {params.samples} {params.consistency} "
+        '{params.cli} figures {params.model} "$(dirname {output.samples:q})" {params.samples} {params.consistency} '
         "{params.interpolation} --spacing {params.spacing} --device {params.device} --batch-size {params.batch} "
-        "{params.fast} {params.random_weights} > {log} 2>&1"
+        "{params.fast} {params.random_weights} > {log:q} 2>&1"

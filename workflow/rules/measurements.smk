@@ -25,9 +25,9 @@ rule reconstruct:
         fast=fast_path_args(),
         random_weights=random_weights_args,
     shell:
-        "{params.cli} reconstruct {params.model} {input.split} {output} --steps {wildcards.steps} "
+        "{params.cli} reconstruct {params.model} {input.split:q} {output:q} --steps {wildcards.steps} "
         "--spacing {wildcards.spacing} {params.n} {params.intervals} --device {params.device} "
-        "--batch-size {params.batch} {params.fast} {params.random_weights} > {log} 2>&1"
+        "--batch-size {params.batch} {params.fast} {params.random_weights} > {log:q} 2>&1"
 
 
 rule timing:
@@ -52,5 +52,5 @@ rule timing:
         fast=fast_path_args(),
         random_weights=random_weights_args,
     shell:
-        "{params.cli} time {params.model} {output} --nfe {wildcards.steps} --spacing {wildcards.spacing} "
-        "--device {params.device} --batch-size {params.batch} --repeats {params.repeats} {params.fast} {params.random_weights} > {log} 2>&1"
+        "{params.cli} time {params.model} {output:q} --nfe {wildcards.steps} --spacing {wildcards.spacing} "
+        "--device {params.device} --batch-size {params.batch} --repeats {params.repeats} {params.fast} {params.random_weights} > {log:q} 2>&1"

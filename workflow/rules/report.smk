@@ -62,7 +62,7 @@ rule sampler_figure:
         cli=DDIM_EVAL,
         stem=lambda wc, output: output.png.removesuffix(".png"),
     shell:
-        "{params.cli} sampler-figure {input} {params.stem} > {log} 2>&1"
+        "{params.cli} sampler-figure {input:q} {params.stem:q} > {log:q} 2>&1"
 
 
 rule summary:
