@@ -54,13 +54,17 @@ def small_run(tmp_path_factory):
     """The small grid, with every path it writes or reads through a folder whose name holds a space: the working
     directory, the checkpoint cache and the extractor's weights file (shell lines quote each path)."""
     workdir = tmp_path_factory.mktemp("work dir")
-    weights = workdir / "my weights/digits cnn.safetensors"
-    weights.parent.mkdir()
-    shutil.copy(PACKAGED_WEIGHTS, weights)
-    config = SMALL | {"checkpoint_cache": "my cache", "extractor": SMALL["extractor"] | {"weights_path": str(weights)}}
-    result = snakemake(workdir, config)
+    (workdir / "my weights").mkdir()
+    shutil.copy(PACKAGED_WEIGHTS, workdir / "my weights/digits cnn.safetensors")
+    result = snakemake(workdir, spaced_config(workdir))
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir
+
+
+def spaced_config(workdir: Path) -> dict:
+    """The small grid's config with its cache and the extractor's weights under folders named with spaces."""
+    weights = str(workdir / "my weights/digits cnn.safetensors")
+    return SMALL | {"checkpoint_cache": "my cache", "extractor": SMALL["extractor"] | {"weights_path": weights}}
 
 
 def test_small_grid_end_to_end(small_run):
@@ -177,7 +181,7 @@ def test_the_install_guard_would_catch_a_missing_report_dependency(small_run, tm
 
 
 def test_rerun_is_a_no_op(small_run):
-    result = snakemake(small_run, SMALL)
+    result = snakemake(small_run, spaced_config(small_run))
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
 
 
@@ -190,14 +194,14 @@ def test_an_unfinished_shard_is_redone_alone(small_run):
     shutil.rmtree(small_run / "results/small/tables")  # and what a stopped run never reached, downstream
     for path in ("figures/timing.png", "figures/timing.pdf", "figures/fid.png", "figures/fid.pdf", "summary.md"):
         (small_run / "results/small" / path).unlink()
-    plan = snakemake(small_run, SMALL, "-n")
+    plan = snakemake(small_run, spaced_config(small_run), "-n")
     assert plan.returncode == 0 and "Job stats:" in plan.stdout, plan.stdout[-3000:] + plan.stderr[-3000:]
     # (the sampler study's table and figure are redone because their folder, tables/, was removed)
     assert job_counts(plan.stdout) == {"all": 1, "cell_metrics": 1, "sample_shard": 1, "tables": 1,
                                        "summary": 1, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1,
                                        "sampler_figure": 1, "total": 9}
     before = (cell / "shard0/stats.npz").stat().st_mtime_ns
-    assert snakemake(small_run, SMALL).returncode == 0
+    assert snakemake(small_run, spaced_config(small_run)).returncode == 0
     assert (cell / "shard0/stats.npz").stat().st_mtime_ns == before and (cell / "metrics.json").exists()
 
 
