@@ -137,7 +137,12 @@ def cell_run(args: argparse.Namespace, spec: ModelSpec) -> SamplerRun:
 
     from ddim_eval.sampling.run import prepare
 
-    entry = yaml.safe_load(args.sampler)
+    try:
+        entry = yaml.safe_load(args.sampler)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at column {mark.column + 1}" if mark else ""
+        raise ValueError(f"--sampler {args.sampler!r} is not valid YAML: {getattr(e, 'problem', e)}{where}") from None
     if not isinstance(entry, str | dict):
         raise ValueError(f"--sampler {args.sampler!r} is neither a name nor a mapping (name: ..., params: ...)")
     entry = dict(entry) if isinstance(entry, dict) else {"name": entry}

@@ -78,5 +78,6 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get(DEBUG):
             raise
         expected = isinstance(e, (ValueError, KeyError, RuntimeError, OSError, ArithmeticError))
-        detail = str(e) if expected else f"{type(e).__name__}: {e} (set {DEBUG}=1 for the traceback)"
+        text = " ".join(line.strip() for line in str(e).splitlines() if line.strip())  # one line
+        detail = text if expected else f"{type(e).__name__}: {text} (set {DEBUG}=1 for the traceback)"
         sys.exit(f"ddim-eval {args.command}: error: {detail}")

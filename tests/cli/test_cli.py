@@ -121,6 +121,7 @@ def test_any_sampler_from_the_command_line(tmp_path, capsys):
     for args, message in ((["--nfe", "10", "--sampler", "{name: ddim, params: {eta: -1}}"],
                            r"eta: -1 is not allowed; allowed: a number >= 0"),
                           (["--nfe", "10", "--sampler", "[ddim]"], "is neither a name nor a mapping"),
+                          (["--nfe", "10", "--sampler", "{name: ddim"], r"is not valid YAML: expected ',' or '}'"),
                           (["--nfe", "2", "--sampler", "fpndm"], "sampler 'fpndm': NFE 2 is too small"),
                           (["--nfe", "8", "--sampler", "{name: deis, params: {order: 9}}"], "order: 9 is not allowed"),
                           (["--nfe", "8", "--sampler", "heun", "--spacing", "linear"], "spacing 'linear' is not one")):
