@@ -15,14 +15,31 @@ from typing import Any
 
 import numpy as np
 
+PACKAGE = Path(__file__).resolve().parent  # the installed package: its data files are pinned by checksums
+
+
+def check_output(path: str | os.PathLike) -> Path:
+    """`path` as a Path if it can be written, checked before any work: ValueError for a file inside the installed
+    package (its weights and tables are pinned by checksums) or under a folder that is not writable."""
+    path = Path(path)
+    if path.resolve().is_relative_to(PACKAGE):
+        raise ValueError(f"{path} lies inside the installed ddim_eval package ({PACKAGE}), whose files are pinned by "
+                         "checksums; write it to another folder")
+    existing = next(p for p in [path.resolve(), *path.resolve().parents] if p.exists())
+    folder = existing if existing.is_dir() else existing.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write {path}: the folder {folder} is not writable")
+    return path
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success rename it to `path`, on failure remove it.
+    """Yield a temporary path beside `path` (`check_output` first); on success rename it to `path`, on failure
+    remove it.
 
     A reader never sees a half-written file, and an interrupted writer leaves only a hidden temp file behind.
     """
-    path = Path(path)
+    path = check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)

@@ -1,6 +1,7 @@
 """Atomic output files."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,27 @@ def test_shard_files_are_ordered_by_index_and_gaps_or_repeats_refused():
         shard_order(["c/shard0/f.npz", "c/shard3/f.npz"])
     with pytest.raises(ValueError, match="some files lie in shard<k> folders and some do not"):
         shard_order(["c/shard0/f.npz", "c/f.npz"])
+
+
+def test_outputs_are_checked_before_work(tmp_path, monkeypatch):
+    """Packaged files (pinned by checksums) are never written, and a read-only folder fails before the work."""
+    from ddim_eval.io import PACKAGE, check_output
+
+    with pytest.raises(ValueError, match="lies inside the installed ddim_eval package"):
+        with atomic_path(PACKAGE / "models/weights/digits-cnn.safetensors") as tmp:
+            tmp.write_bytes(b"x")
+    assert check_output(tmp_path / "new/folder/file.json") == tmp_path / "new/folder/file.json"
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path)  # as for a read-only tmp_path
+    with pytest.raises(ValueError, match=f"cannot write .*: the folder {tmp_path} is not writable"):
+        check_output(tmp_path / "new/folder/file.json")
+
+
+def test_the_command_line_refuses_to_overwrite_packaged_weights(tmp_path):
+    from ddim_eval.cli import main
+    from ddim_eval.io import PACKAGE
+
+    target = PACKAGE / "models/weights/digits-cnn.safetensors"
+    before = target.read_bytes()
+    with pytest.raises(SystemExit, match="lies inside the installed ddim_eval package"):
+        main(["train-digits-cnn", str(target), "--epochs", "1"])
+    assert target.read_bytes() == before

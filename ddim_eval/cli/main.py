@@ -12,10 +12,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ddim_eval.cli import data, demo, metrics, models, report, sample
 from ddim_eval.cli.args import fast_path
+from ddim_eval.io import check_output
 
 GROUPS = (demo, sample, models, data, metrics, report)
 DEBUG = "DDIM_EVAL_DEBUG"  # set (to anything) for the full traceback of an error
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
+OUTPUTS = ("out", "out_dir", "out_stem")  # the commands' output arguments (a file, a folder, a figure's stem)
 
 
 class DefaultsFormatter(argparse.HelpFormatter):
@@ -69,6 +71,9 @@ def main(argv: list[str] | None = None) -> None:
             args.device = claim_device(args.device)
         if getattr(args, "precision", None):
             fast_path(args)  # before any work: refuses a combination such as CUDA graphs without compile
+        for name in OUTPUTS:  # before any work: an output inside the package or in a read-only folder
+            if getattr(args, name, None):
+                check_output(getattr(args, name))
         args.func(args)
     except KeyboardInterrupt:
         print(f"ddim-eval {args.command}: interrupted; finished work is kept, and the same command resumes it "

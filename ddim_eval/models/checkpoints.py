@@ -14,7 +14,15 @@ import torch
 from diffusers import UNet2DModel
 from torch import Tensor
 
-from ddim_eval.fetch import CheckpointError, cache_dir, fetch_file, file_digest, load_safetensors, verify_file
+from ddim_eval.fetch import (
+    CheckpointError,
+    ChecksumError,
+    cache_dir,
+    fetch_file,
+    file_digest,
+    load_safetensors,
+    verify_file,
+)
 from ddim_eval.io import atomic_path
 from ddim_eval.models.convert import load_official_weights, strip_data_parallel
 from ddim_eval.models.registry import PACKAGED, ModelSpec, get_model_spec
@@ -36,10 +44,22 @@ def fetch_checkpoint(spec: ModelSpec, cache: str | os.PathLike | None = None, *,
         return path
     dest = cache_dir(cache) / spec.checkpoint_file
     pin = dest.with_name(dest.name + ".sha256")
-    sha256 = spec.sha256 or (pin.read_text().strip() if pin.exists() else None)
-    fetch_file(spec.checkpoint_url, dest, md5=spec.md5, sha256=sha256, manual=spec.manual,
-               allow_download=allow_download, progress=progress, what=f"checkpoint {spec.name!r}")
+    pinned = spec.sha256 is None and pin.exists()
+    sha256 = spec.sha256 or (pin.read_text().strip() if pinned else None)
+    try:
+        fetch_file(spec.checkpoint_url, dest, md5=spec.md5, sha256=sha256, manual=spec.manual,
+                   allow_download=allow_download, progress=progress, what=f"checkpoint {spec.name!r}")
+    except ChecksumError as e:
+        if not pinned:
+            raise
+        raise ChecksumError(f"{e} (that sha256 was pinned in {pin} from an earlier copy: if that copy was the bad "
+                            f"one, delete {pin} too)") from None
     if spec.md5 is None and sha256 is None:
+        # Pinned only once the file loads: a corrupt first copy must not become the reference for every later one.
+        try:
+            _weights(spec, dest)
+        except CheckpointError as e:
+            raise CheckpointError(f"{e}; nothing was pinned: delete {dest} and fetch it again") from None
         digest = file_digest(dest, "sha256")
         with atomic_path(pin) as tmp:
             tmp.write_text(digest + "\n")
@@ -67,6 +87,11 @@ def load_official_state_dict(path: Path, layout: str = "state_dict") -> dict[str
     return strip_data_parallel(obj)
 
 
+def _weights(spec: ModelSpec, path: Path) -> dict[str, Tensor]:
+    """The checkpoint's tensors in its layout (CheckpointError if they cannot be read)."""
+    return load_safetensors(path) if spec.layout == "diffusers" else load_official_state_dict(path, spec.layout)
+
+
 def load_unet(model: str | ModelSpec, cache: str | os.PathLike | None = None, *,
               device: torch.device | str = "cpu", allow_download: bool = True) -> UNet2DModel:
     """The paper's network for a registered model name (or spec), weights fetched, verified and converted."""
@@ -75,8 +100,8 @@ def load_unet(model: str | ModelSpec, cache: str | os.PathLike | None = None, *,
     if spec.layout == "diffusers":
         with torch.device("meta"):
             unet = UNet2DModel(**spec.unet_config())
-        unet.load_state_dict(load_safetensors(path), strict=True, assign=True)
+        unet.load_state_dict(_weights(spec, path), strict=True, assign=True)
     else:
-        state_dict = load_official_state_dict(path, spec.layout)
-        unet = load_official_weights(build_unet(spec.unet, device="meta"), state_dict, spec.unet, assign=True)
+        unet = load_official_weights(build_unet(spec.unet, device="meta"), _weights(spec, path), spec.unet,
+                                     assign=True)
     return unet.to(device).eval().requires_grad_(False)

@@ -108,3 +108,23 @@ def test_wrong_layout_is_named(tmp_path):
     torch.save({"a": torch.zeros(1)}, path)
     with pytest.raises(CheckpointError, match="layout 'ema_list' expects a list"):
         load_official_state_dict(path, "ema_list")
+
+
+def test_a_bad_first_copy_is_not_pinned_and_a_pin_is_named(server, tmp_path, reference):
+    """Without a published checksum the first copy's sha256 becomes the reference: only once the file loads. A copy
+    that disagrees with a pin names the pin file, which may be the bad one."""
+    spec = registry_with(tmp_path, f"{server.url}/bad.ckpt", "state_dict", "")
+    server.files["/bad.ckpt"] = b"not a checkpoint"
+    with pytest.raises(CheckpointError, match=r"nothing was pinned: delete .*tiny/model.ckpt and fetch it again"):
+        fetch_checkpoint(spec, tmp_path / "cache")
+    pin = tmp_path / "cache" / "tiny" / "model.ckpt.sha256"
+    assert not pin.exists()
+    (tmp_path / "cache" / "tiny" / "model.ckpt").unlink()
+    good = tmp_path / "good.ckpt"
+    torch.save(torch.load(reference / "ddpm_unet_tiny_fixture.pt", weights_only=True)["state_dict"], good)
+    server.files["/bad.ckpt"] = good.read_bytes()
+    fetch_checkpoint(spec, tmp_path / "cache")
+    assert pin.exists()
+    (tmp_path / "cache" / "tiny" / "model.ckpt").write_bytes(b"another copy")
+    with pytest.raises(ChecksumError, match=rf"pinned in {pin} from an earlier copy: .* delete {pin} too"):
+        fetch_checkpoint(spec, tmp_path / "cache")
