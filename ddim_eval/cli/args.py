@@ -22,6 +22,22 @@ def parse_eta(text: str) -> float | str:
     return text if text == "sigma_hat" else float(text)
 
 
+def count(text: str) -> int:
+    """An integer argument >= 0 (a shard index, warm-up runs)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def positive(text: str) -> int:
+    """An integer argument >= 1 (a number of samples, steps or evaluations): refused before any work."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def parse_batch_size(text: str) -> int | str:
     """A --batch-size value: a positive integer, or auto."""
     if text == AUTO:
@@ -121,7 +137,7 @@ def network(args: argparse.Namespace, spec: ModelSpec) -> Network:
 def add_sampler_args(p: argparse.ArgumentParser) -> None:
     """What to sample: a sampler (registered or the user's) with an NFE budget; the paper's cells are DDIM's."""
     what = p.add_argument_group("sampler")
-    what.add_argument("--nfe", type=int, required=True,
+    what.add_argument("--nfe", type=positive, required=True,
                       help="the budget of network evaluations per image (DDIM and the paper's tables: S, the steps)")
     what.add_argument("--sampler", default="ddim",
                       help="a registered name (ddim, sigma_hat, plms, fpndm, dpm_solver, dpm_solver_pp, unipc, deis, "

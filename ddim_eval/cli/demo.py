@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ddim_eval.cli.args import parse_eta
+from ddim_eval.cli.args import count, parse_eta, positive
 from ddim_eval.sampling.times import DISCRETE_SPACINGS
 
 _ETAS = [0.0, 0.2, 0.5, 1.0, "sigma_hat"]
@@ -52,19 +52,19 @@ def _oracle(args: argparse.Namespace) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the demo world: digits DDPM FID across S and eta, reconstruction (CPU, minutes)")
     p.add_argument("--out", default="results/demo-cli", help="where cell outputs go")
-    p.add_argument("--steps", type=int, nargs="+", default=[10, 20, 50, 100])
+    p.add_argument("--steps", type=positive, nargs="+", default=[10, 20, 50, 100])
     p.add_argument("--eta", type=parse_eta, nargs="+", default=_ETAS)
-    p.add_argument("--recon-steps", type=int, nargs="*", default=[10, 20, 50, 100])
+    p.add_argument("--recon-steps", type=positive, nargs="*", default=[10, 20, 50, 100])
     p.add_argument("--spacing", choices=list(DISCRETE_SPACINGS), default=None)
-    p.add_argument("--n", type=int, default=2000, help="samples per cell")
-    p.add_argument("--shard", type=int, default=0, help="which x_T (another shard: an independent repeat)")
+    p.add_argument("--n", type=positive, default=2000, help="samples per cell")
+    p.add_argument("--shard", type=count, default=0, help="which x_T (another shard: an independent repeat)")
     p.add_argument("--batch-size", type=int, default=500)
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("oracle", help="sample an exact Gaussian-mixture oracle across S and eta (CPU, seconds)")
-    p.add_argument("--steps", type=int, nargs="+", default=[10, 20, 50, 100])
+    p.add_argument("--steps", type=positive, nargs="+", default=[10, 20, 50, 100])
     p.add_argument("--eta", type=parse_eta, nargs="+", default=_ETAS)
     p.add_argument("--spacing", choices=list(DISCRETE_SPACINGS), default="linear")
-    p.add_argument("--n", type=int, default=20000, help="samples per cell")
+    p.add_argument("--n", type=positive, default=20000, help="samples per cell")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_oracle)

@@ -11,7 +11,9 @@ from ddim_eval.cli.args import (
     add_model_args,
     add_sampler_args,
     cell_run,
+    count,
     network,
+    positive,
 )
 
 
@@ -71,13 +73,6 @@ def _fid(args: argparse.Namespace) -> None:
               f"{args.kid_subsets} subsets)")
     if "precision" in record:
         print(f"precision {record['precision']:.4f}, recall {record['recall']:.4f}")
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def _with_interval(record: dict, metric: str) -> str:
@@ -157,9 +152,9 @@ def _register_statistics(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision-recall", action="store_true",
                    help="also torch-fidelity's precision and recall (k = 3; needs --ref-features)")
     p.add_argument("--device", default="cpu", help="where the bootstrap runs (cpu, cuda)")
-    p.add_argument("--kid-subsets", type=_count, default=100,
+    p.add_argument("--kid-subsets", type=count, default=100,
                    help="subsets of torch-fidelity's KID (reported beside KID over all pairs; 0: not computed)")
-    p.add_argument("--kid-subset-size", type=_count, default=1000)
+    p.add_argument("--kid-subset-size", type=count, default=1000)
     p.add_argument("--out", default=None, help="write the numbers as JSON")
     p.set_defaults(func=_fid)
 
@@ -175,8 +170,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model")
     p.add_argument("data", help="prepared split (.npy)")
     p.add_argument("out", help="JSON output")
-    p.add_argument("--steps", type=int, required=True, help="S, the steps of the inversion and of the decoding")
-    p.add_argument("--n", type=int, default=None, help="use the first n images (default: all)")
+    p.add_argument("--steps", type=positive, required=True, help="S, the steps of the inversion and of the decoding")
+    p.add_argument("--n", type=positive, default=None, help="use the first n images (default: all)")
     p.add_argument("--eps-at", choices=["current", "next"], default="current")
     add_interval_args(p)
     add_model_args(p)
@@ -186,7 +181,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model")
     p.add_argument("out", help="JSON output")
     add_sampler_args(p)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--warmup", type=count, default=1)
+    p.add_argument("--repeats", type=positive, default=3)
     add_model_args(p)
     p.set_defaults(func=_time)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ddim_eval.cli.args import positive
+
 
 def _models(args: argparse.Namespace) -> None:
     from ddim_eval.models.registry import load_registry
@@ -70,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="registry name, e.g. digits")
     p.add_argument("data", help="prepared training array (.npy, uint8 NCHW)")
     p.add_argument("out", help="where to write the EMA weights (.safetensors)")
-    p.add_argument("--steps", type=int, default=5000)
+    p.add_argument("--steps", type=positive, default=5000)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--ema-decay", type=float, default=0.999)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ddim_eval.cli.args import add_model_args, network, parse_eta
+from ddim_eval.cli.args import add_model_args, network, parse_eta, positive
 
 
 def _figures(args: argparse.Namespace) -> None:
@@ -92,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out_dir")
     p.add_argument("--sample-steps", type=int, nargs="+", default=[10, 20, 50, 100])
     p.add_argument("--variants", type=parse_eta, nargs="+", default=[0.0, 1.0, "sigma_hat"])
-    p.add_argument("--n", type=int, default=16, help="samples per panel of the samples figure")
+    p.add_argument("--n", type=positive, default=16, help="samples per panel of the samples figure")
     p.add_argument("--consistency-steps", type=int, nargs="+", default=[10, 20, 50, 100, 1000])
     p.add_argument("--consistency-n", type=int, default=8, help="rows (x_T) of the consistency figure")
     p.add_argument("--interpolation-steps", type=int, default=50)

@@ -10,7 +10,9 @@ from ddim_eval.cli.args import (
     add_model_args,
     add_sampler_args,
     cell_run,
+    count,
     network,
+    positive,
 )
 from ddim_eval.sampling.schedule import make_alphas_cumprod
 from ddim_eval.sampling.times import DISCRETE_SPACINGS, describe_timesteps, timesteps
@@ -95,8 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="registry name")
     p.add_argument("out_dir", help="writes features.npz, stats.npz, timing.json (and samples.npz) here")
     add_sampler_args(p)
-    p.add_argument("--n", type=int, required=True, help="samples in this shard")
-    p.add_argument("--shard", type=int, default=0, help="shard index: selects x_T (same for every cell)")
+    p.add_argument("--n", type=positive, required=True, help="samples in this shard")
+    p.add_argument("--shard", type=count, default=0, help="shard index: selects x_T (same for every cell)")
     p.add_argument("--keep-samples", action="store_true", help="also write the uint8 samples")
     add_model_args(p)
     add_extractor_args(p)
@@ -107,8 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="registry name")
     p.add_argument("ref_stats", help="the reference statistics (stats.npz of `ddim-eval reference-stats`)")
     add_sampler_args(p)
-    p.add_argument("--n", type=int, default=2000, help="images sampled in each setting")
-    p.add_argument("--shard", type=int, default=0, help="shard index: selects x_T")
+    p.add_argument("--n", type=positive, default=2000, help="images sampled in each setting")
+    p.add_argument("--shard", type=count, default=0, help="shard index: selects x_T")
     p.add_argument("--out", default=None, help="write the numbers as JSON")
     add_model_args(p)
     add_extractor_args(p)

@@ -293,3 +293,17 @@ def test_fid_refuses_corrupt_statistics_with_one_line(tmp_path):
         main(["fid", str(tmp_path / "cell.npz"), str(tmp_path / "ref.npz"), "--out", str(tmp_path / "fid.json")])
     assert "cell.npz holds corrupt statistics: sigma is not positive semi-definite" in str(e.value.code)
     assert not (tmp_path / "fid.json").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sample", "digits", "OUT", "--nfe", "10", "--n", "0"], "argument --n: must be >= 1, got 0"),
+    (["sample", "digits", "OUT", "--nfe", "0", "--n", "4"], "argument --nfe: must be >= 1, got 0"),
+    (["demo", "--out", "OUT", "--steps", "10", "0"], "argument --steps: must be >= 1, got 0"),
+    (["sample", "digits", "OUT", "--nfe", "10", "--n", "4", "--shard", "-1"], "argument --shard: must be >= 0, got -1"),
+])
+def test_counts_are_refused_before_any_work(tmp_path, capsys, argv, message):
+    """`sample --n 0` was refused only after the model loaded (leaving .partial/), `demo --steps 10 0` after S = 10."""
+    with pytest.raises(SystemExit) as e:
+        main([str(tmp_path / "out") if a == "OUT" else a for a in argv])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
