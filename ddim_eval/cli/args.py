@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, NamedTuple
 
 from ddim_eval.models.fastpath import PRECISIONS
+from ddim_eval.sampling.samplers import SIGMA_HAT
 
 if TYPE_CHECKING:  # the command line imports torch only in the commands that use it
     from ddim_eval.models.fastpath import FastPath
@@ -19,7 +20,7 @@ AUTO = "auto"
 
 def parse_eta(text: str) -> float | str:
     """An --eta value: a number, or sigma_hat (the official update)."""
-    return text if text == "sigma_hat" else float(text)
+    return text if text == SIGMA_HAT else float(text)
 
 
 def count(text: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -29,7 +30,7 @@ def schema_error(config: dict[str, Any], schema_path: str | os.PathLike) -> str 
     """The config's most relevant schema violation as one line (None if it is valid)."""
     import jsonschema
 
-    schema = yaml.safe_load(open(schema_path))
+    schema = yaml.safe_load(Path(schema_path).read_text())
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
     if error is None:
         return None

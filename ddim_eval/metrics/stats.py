@@ -104,8 +104,9 @@ def _check_moments(path: str | os.PathLike, mu: np.ndarray, sigma: np.ndarray, n
         if not np.isfinite(a).all():
             raise bad(f"{name} holds {int((~np.isfinite(a)).sum())} NaN/inf values")
     scale = max(float(np.abs(sigma).max()), np.finfo(np.float64).tiny)
-    if np.abs(sigma - sigma.T).max() > 1e-8 * scale:
-        raise bad(f"sigma is not symmetric (max |sigma - sigma^T| = {np.abs(sigma - sigma.T).max():.3g})")
+    asymmetry = float(np.abs(sigma - sigma.T).max())
+    if asymmetry > 1e-8 * scale:
+        raise bad(f"sigma is not symmetric (max |sigma - sigma^T| = {asymmetry:.3g})")
     try:  # positive semi-definite up to rounding: a Cholesky factor exists after a jitter of 1e-8 of the scale
         np.linalg.cholesky(sigma + 1e-8 * scale * np.eye(len(mu)))
     except np.linalg.LinAlgError:

@@ -24,6 +24,7 @@ from ddim_eval.experiment import cells
 from ddim_eval.io import atomic_path, load_json
 from ddim_eval.metrics.stats import INCEPTION
 from ddim_eval.report.comparisons import MARK_NOTE, compare_cells, entry_marks
+from ddim_eval.sampling.samplers import SIGMA_HAT
 from ddim_eval.sampling.times import timesteps
 
 PAPER_TABLES = Path(__file__).with_name("paper_tables.csv")
@@ -69,7 +70,7 @@ def cell_rows(record: dict[str, Any], metrics: tuple[str, ...] = CELL_METRICS) -
 
 def variant_label(variant: float | str) -> str:
     """How the paper's tables head a variant: "eta=<float>", or "sigma_hat"."""
-    return variant if variant == "sigma_hat" else f"eta={float(variant)}"
+    return variant if variant == SIGMA_HAT else f"eta={float(variant)}"
 
 
 def _cell_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[str, int, str], dict[str, Any]]:

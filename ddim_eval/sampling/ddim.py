@@ -16,9 +16,9 @@ import torch
 from torch import Tensor
 
 from ddim_eval.sampling.common import EpsModel, check_x, eval_eps, predict_x0
+from ddim_eval.sampling.samplers import SIGMA_HAT
 from ddim_eval.sampling.times import TimeGrid, integer_times
 
-SIGMA_HAT = "sigma_hat"
 Eta = float | str  # a float >= 0 (eq. 12), or SIGMA_HAT (the official ddpm_noisy update)
 ENCODE_LABELS = ("current", "next")
 

@@ -22,6 +22,8 @@ from typing import Any
 from ddim_eval.sampling.times import GRIDS, check_spacing
 
 SAMPLER_ARGS = ("eps_model", "x_T", "grid")  # the positional arguments every sampler function takes
+# The official ddpm_noisy update: a registered sampler, and the variant that the paper's tables set beside the etas.
+SIGMA_HAT = "sigma_hat"
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ LOWER_ORDER_FINAL = Param(True, (True, False))
 SAMPLERS: dict[str, SamplerDef] = {s.name: s for s in (
     SamplerDef("ddim", "ddim_eval.sampling.ddim:ddim_sampler", "discrete", None, _one_per_step,
                lambda p: f"DDIM (eta={p['eta']:g})", {"eta": Param(0.0)}),
-    SamplerDef("sigma_hat", "ddim_eval.sampling.ddim:sigma_hat_sampler", "discrete", None, _one_per_step,
+    SamplerDef(SIGMA_HAT, "ddim_eval.sampling.ddim:sigma_hat_sampler", "discrete", None, _one_per_step,
                lambda p: "DDPM (sigma_hat)"),
     SamplerDef("plms", "ddim_eval.sampling.pndm:plms", "discrete", None, _pndm(1, 4), lambda p: "PLMS"),
     SamplerDef("fpndm", "ddim_eval.sampling.pndm:fpndm", "discrete", None, _pndm(9, 4), lambda p: "F-PNDM"),
@@ -256,7 +258,7 @@ def _user(entry: dict[str, Any]) -> SamplerSpec:
 def paper_entry(variant: float | str) -> dict[str, Any]:
     """The sampler entry of a variant of the paper's tables: an eta of eq. 12 (DDIM), or "sigma_hat" (the official
     update)."""
-    return {"name": "sigma_hat"} if variant == "sigma_hat" else {"name": "ddim", "params": {"eta": variant}}
+    return {"name": SIGMA_HAT} if variant == SIGMA_HAT else {"name": "ddim", "params": {"eta": variant}}
 
 
 def sampler_spec(entry: str | dict[str, Any]) -> SamplerSpec:
