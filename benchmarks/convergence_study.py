@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 
+from ddim_eval.report.figures import plain_log_ticks
 from ddim_eval.sampling.common import EpsModel, eval_eps
 from ddim_eval.sampling.oracle import GaussianMixture, demo_mixture, mixture_eps_model
 from ddim_eval.sampling.run import prepare
@@ -247,6 +248,7 @@ def convergence_figure(panels: dict[str, dict[str, Any]]) -> plt.Figure:
         ax.axvspan(*fit_range, color="0.94", zorder=0)
         ax.set(xscale="log", yscale="log", xlabel="NFE (network evaluations)", ylabel="RMS error of the final sample",
                title=name)
+        plain_log_ticks(ax)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="sampler: fitted order",
                   title_fontsize=7)

@@ -18,10 +18,13 @@ import numpy as np
 PACKAGE = Path(__file__).resolve().parent  # the installed package: its data files are pinned by checksums
 
 
-def check_output(path: str | os.PathLike) -> Path:
+def check_output(path: str | os.PathLike, folder: bool = False) -> Path:
     """`path` as a Path if it can be written, checked before any work: ValueError for a file inside the installed
-    package (its weights and tables are pinned by checksums) or under a folder that is not writable."""
+    package (its weights and tables are pinned by checksums), under a folder that is not writable, or (unless
+    `path` is to be a `folder`) where a folder already is."""
     path = Path(path)
+    if not folder and path.is_dir():
+        raise ValueError(f"{path} is a folder; give the path of the file to write")
     if path.resolve().is_relative_to(PACKAGE):
         raise ValueError(f"{path} lies inside the installed ddim_eval package ({PACKAGE}), whose files are pinned by "
                          "checksums; write it to another folder")
@@ -93,11 +96,18 @@ def load_npz(path: str | os.PathLike, keys: tuple[str, ...], what: str) -> dict[
 
 
 SHARD_DIR = re.compile(r"^shard(\d+)$")
+# Where a shard's unfinished work lives, beside its outputs: while it exists, the outputs there are not this work's.
+PARTIAL = ".partial"
 
 
 def shard_order(paths: Sequence[str | os.PathLike]) -> list[str | os.PathLike]:
     """`paths` ordered by the index k of their `shard<k>` folder (a shell glob puts shard10 before shard2), or as
-    given when no path names a shard; ValueError for a mix, a shard given twice, or a gap in the indices."""
+    given when no path names a shard; ValueError for a mix, a shard given twice, a gap in the indices, or a file
+    beside unfinished work (`PARTIAL`: what lies there is an earlier run's, or about to be replaced)."""
+    unfinished = [str(p) for p in paths if (Path(p).parent / PARTIAL).exists()]
+    if unfinished:
+        raise ValueError(f"{unfinished[0]}: its folder holds unfinished work ({PARTIAL}/); rerun the command that "
+                         "writes it (`ddim-eval sample` resumes) before reading its outputs")
     indices = [next((int(m[1]) for part in reversed(Path(p).parts[:-1]) if (m := SHARD_DIR.match(part))), None)
                for p in paths]
     if all(k is None for k in indices):

@@ -118,3 +118,12 @@ def main_install_env(also_absent: tuple[str, ...] = ()) -> dict[str, str]:
     path = os.pathsep.join(filter(None, [guard, os.environ.get("PYTHONPATH")]))
     absent = ",".join(sorted(absent_without_test_extra() | set(also_absent)))
     return os.environ | {"PYTHONPATH": path, "DDIM_EVAL_TEST_ABSENT": absent}
+
+
+def fake_nvidia_smi(folder, gpus: int) -> str:
+    """A PATH whose nvidia-smi lists `gpus` GPUs, as the real one's `-L` does."""
+    script = folder / "nvidia-smi"
+    lines = "".join(f'echo "GPU {i}: NVIDIA H200 (UUID: GPU-{i})"\n' for i in range(gpus))
+    script.write_text(f"#!/bin/sh\n{lines}")
+    script.chmod(0o755)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -10,6 +11,7 @@ from ddim_eval.models.fastpath import PRECISIONS
 from ddim_eval.sampling.samplers import SIGMA_HAT
 
 if TYPE_CHECKING:  # the command line imports torch only in the commands that use it
+    from ddim_eval.metrics.extractors import Extractor
     from ddim_eval.models.fastpath import FastPath
     from ddim_eval.models.registry import ModelSpec
     from ddim_eval.sampling.common import EpsModel
@@ -19,8 +21,16 @@ AUTO = "auto"
 
 
 def parse_eta(text: str) -> float | str:
-    """An --eta value: a number, or sigma_hat (the official update)."""
-    return text if text == SIGMA_HAT else float(text)
+    """An --eta value: a finite number >= 0, or sigma_hat (the official update); a usage error otherwise."""
+    if text == SIGMA_HAT:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an eta; allowed: a number >= 0 or {SIGMA_HAT!r}")
+    return value
 
 
 def count(text: str) -> int:
@@ -39,6 +49,14 @@ def positive(text: str) -> int:
     return value
 
 
+def sample_count(text: str) -> int:
+    """A number of samples whose statistics are written: >= 2, since a covariance needs two."""
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be >= 2 (a covariance needs two samples), got {value}")
+    return value
+
+
 def parse_batch_size(text: str) -> int | str:
     """A --batch-size value: a positive integer, or auto."""
     if text == AUTO:
@@ -46,6 +64,21 @@ def parse_batch_size(text: str) -> int | str:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is neither a positive integer nor {AUTO!r}")
     return int(text)
+
+
+def device(text: str) -> str:
+    """A --device value (auto, cpu, cuda, cuda:<index>, mps), refused as a usage error before any work."""
+    from ddim_eval.experiment.devices import check_device_name
+
+    try:
+        return check_device_name(text, "--device")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--device: ")) from None
+
+
+def add_device_arg(p: argparse.ArgumentParser, what: str = "the torch device") -> None:
+    p.add_argument("--device", type=device, default="auto",
+                   help=f"{what}: auto (cuda where a GPU is visible, else cpu), cpu, cuda, cuda:<index> or mps")
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -56,7 +89,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=parse_batch_size, default=256,
                    help="images per batch, or auto: the largest batch that raises throughput, measured once per "
                         "device, network and fast path, and cached")
-    p.add_argument("--device", default="cpu", help="the torch device: cpu, cuda, cuda:<index>")
+    add_device_arg(p)
     p.add_argument("--cache-dir", default=None, help="checkpoint cache (default: $DDIM_EVAL_CACHE)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing checkpoint")
     p.add_argument("--random-weights", action="store_true",
@@ -70,8 +103,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     fast.add_argument("--cuda-graphs", action="store_true", help="CUDA graphs (compile's reduce-overhead mode)")
 
 
-def add_extractor_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--extractor", default="inception-v3-compat", help="a torch-fidelity feature extractor name")
+def add_extractor_args(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    """--extractor, --layer, --weights-path; without a `default`, the extractor follows the model (`extractor`)."""
+    follows = " (default: the model's: digits-cnn for digits, else inception-v3-compat)"
+    p.add_argument("--extractor", default=default,
+                   help="a torch-fidelity feature extractor name" + ("" if default else follows))
     p.add_argument("--layer", default=None, help="feature layer (default: the extractor's FID layer)")
     p.add_argument("--weights-path", default=None, help="local extractor weights (feature_extractor_weights_path)")
 
@@ -88,6 +124,15 @@ def fast_path(args: argparse.Namespace) -> FastPath:
     from ddim_eval.models.fastpath import FastPath
 
     return FastPath(args.precision, args.channels_last, args.compile, args.cuda_graphs)
+
+
+def extractor(args: argparse.Namespace, spec: ModelSpec | None = None) -> Extractor:
+    """The feature extractor the arguments of `add_extractor_args` name, else `spec`'s, on --device."""
+    from ddim_eval.metrics.extractors import load_extractor
+    from ddim_eval.metrics.stats import INCEPTION
+
+    name = args.extractor or (spec.extractor if spec else None) or INCEPTION
+    return load_extractor(name, args.layer, args.weights_path, args.device)
 
 
 class Network(NamedTuple):

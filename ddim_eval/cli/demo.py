@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ddim_eval.cli.args import count, parse_eta, positive
+from ddim_eval.cli.args import count, parse_eta, positive, sample_count
 from ddim_eval.sampling.times import DISCRETE_SPACINGS
 
 _ETAS = [0.0, 0.2, 0.5, 1.0, "sigma_hat"]
@@ -17,8 +17,8 @@ def _demo(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     print(f"Demo world: the packaged digits DDPM (8x8, T=1000), {args.n} samples per cell from shared x_T, scored "
           f"against the digits train split. FID here is digits-cnn FID (the demo CNN's 64-d features), not "
-          f"Inception FID. Outputs under {args.out}.\n", flush=True)
-    result = run_demo(args.out, steps=args.steps, etas=args.eta, n=args.n, recon_steps=args.recon_steps,
+          f"Inception FID. Outputs under {args.out_dir}.\n", flush=True)
+    result = run_demo(args.out_dir, steps=args.steps, etas=args.eta, n=args.n, recon_steps=args.recon_steps,
                       spacing=args.spacing, shard=args.shard, batch_size=args.batch_size, progress=True)
     print("| S | eta | digits-cnn FID | digits-cnn KID | s per image per step |")
     print("|---|---|---|---|---|")
@@ -31,7 +31,7 @@ def _demo(args: argparse.Namespace) -> None:
     print("|---|---|---|---|")
     for r in result["recon"]:
         print(f"| {r['S']} | {r['mse']:.3e} | {r['std']:.2e} | {r['sem']:.1e} |")
-    print(f"\n{time.perf_counter() - start:.0f} s; numbers in {args.out}/demo.json")
+    print(f"\n{time.perf_counter() - start:.0f} s; numbers in {args.out_dir}/demo.json")
 
 
 def _oracle(args: argparse.Namespace) -> None:
@@ -51,14 +51,14 @@ def _oracle(args: argparse.Namespace) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the demo world: digits DDPM FID across S and eta, reconstruction (CPU, minutes)")
-    p.add_argument("--out", default="results/demo-cli", help="where cell outputs go")
+    p.add_argument("--out", dest="out_dir", default="results/demo-cli", help="the folder cell outputs go to")
     p.add_argument("--steps", type=positive, nargs="+", default=[10, 20, 50, 100])
     p.add_argument("--eta", type=parse_eta, nargs="+", default=_ETAS)
     p.add_argument("--recon-steps", type=positive, nargs="*", default=[10, 20, 50, 100])
     p.add_argument("--spacing", choices=list(DISCRETE_SPACINGS), default=None)
-    p.add_argument("--n", type=positive, default=2000, help="samples per cell")
+    p.add_argument("--n", type=sample_count, default=2000, help="samples per cell")
     p.add_argument("--shard", type=count, default=0, help="which x_T (another shard: an independent repeat)")
-    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--batch-size", type=positive, default=500)
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("oracle", help="sample an exact Gaussian-mixture oracle across S and eta (CPU, seconds)")

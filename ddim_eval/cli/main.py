@@ -10,11 +10,11 @@ import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from ddim_eval.cli import data, demo, metrics, models, report, sample
+from ddim_eval.cli import config, data, demo, metrics, models, report, sample
 from ddim_eval.cli.args import fast_path
 from ddim_eval.io import check_output
 
-GROUPS = (demo, sample, models, data, metrics, report)
+GROUPS = (demo, sample, models, data, metrics, report, config)
 DEBUG = "DDIM_EVAL_DEBUG"  # set (to anything) for the full traceback of an error
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
 OUTPUTS = ("out", "out_dir", "out_stem")  # the commands' output arguments (a file, a folder, a figure's stem)
@@ -65,15 +65,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         if getattr(args, "device", None):
-            from ddim_eval.experiment.devices import check_device, claim_device
+            from ddim_eval.experiment.devices import check_device, claim_device, resolve_device
 
+            args.device = resolve_device(args.device)
             check_device(args.device)  # before any work: a job on a node without CUDA fails at once
             args.device = claim_device(args.device)
         if getattr(args, "precision", None):
             fast_path(args)  # before any work: refuses a combination such as CUDA graphs without compile
-        for name in OUTPUTS:  # before any work: an output inside the package or in a read-only folder
+        for name in OUTPUTS:  # before any work: an output inside the package, in a read-only folder, on a folder
             if getattr(args, name, None):
-                check_output(getattr(args, name))
+                check_output(getattr(args, name), folder=name == "out_dir")
         args.func(args)
     except KeyboardInterrupt:
         print(f"ddim-eval {args.command}: interrupted; finished work is kept, and the same command resumes it "
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get(DEBUG):
             raise
         expected = isinstance(e, (ValueError, KeyError, RuntimeError, OSError, ArithmeticError))
-        text = " ".join(line.strip() for line in str(e).splitlines() if line.strip())  # one line
+        message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)  # a KeyError's str() adds quotes
+        text = " ".join(line.strip() for line in str(message).splitlines() if line.strip())  # one line
         detail = text if expected else f"{type(e).__name__}: {text} (set {DEBUG}=1 for the traceback)"
         sys.exit(f"ddim-eval {args.command}: error: {detail}")

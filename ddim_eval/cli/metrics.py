@@ -4,37 +4,44 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ddim_eval.cli.args import (
+    add_device_arg,
     add_extractor_args,
     add_interval_args,
     add_model_args,
     add_sampler_args,
     cell_run,
     count,
+    extractor,
     network,
     positive,
 )
+from ddim_eval.metrics.stats import INCEPTION
 
 
 def _reference_stats(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from ddim_eval.data.arrays import load_images
-    from ddim_eval.metrics.extractors import load_extractor
     from ddim_eval.metrics.features import batches, extract, save_feature_set
 
     images = load_images(args.data)
-    extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
-    features, stats = extract(extractor, batches(images, args.batch_size), total=len(images))
+    features, stats = extract(extractor(args), batches(images, args.batch_size), total=len(images))
     save_feature_set(args.out_dir, features, stats)
     print(f"{Path(args.out_dir) / 'stats.npz'}: {stats.describe()} of {args.data}")
 
 
 def _merge_stats(args: argparse.Namespace) -> None:
-    from ddim_eval.io import shard_order
+    from pathlib import Path
+
+    from ddim_eval.io import SHARD_DIR, shard_order
     from ddim_eval.metrics.stats import load_stats, merge_all, save_stats
 
+    if SHARD_DIR.match(Path(args.out).parent.name):  # the output is written last; before, it came first
+        raise ValueError(f"the output {args.out} lies in a shard folder; the command takes the inputs "
+                         "first and the output last: merge-stats cell/shard*/stats.npz cell/stats.npz")
     merged = merge_all(load_stats(p) for p in shard_order(args.inputs))
     save_stats(args.out, merged)
     print(f"{args.out}: {merged.describe()} from {len(args.inputs)} files")
@@ -55,7 +62,7 @@ def _fid(args: argparse.Namespace) -> None:
         record = score_cell(cell, ref, load_feature_rows(args.features, cell, args.stats), ref_features=ref_features,
                             intervals=intervals, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
                             with_fid_infinity=args.fid_infinity, with_precision_recall=args.precision_recall,
-                            device=args.device)
+                            device=args.device, progress=True)
     elif args.ref_features or args.fid_infinity or args.precision_recall:
         raise ValueError("KID, FID_inf and precision/recall need the cell's --features")
     else:
@@ -67,9 +74,12 @@ def _fid(args: argparse.Namespace) -> None:
     if "fid_inf" in record:
         print(f"FID_inf: {_with_interval(record, 'fid_inf')}")
     if "kid_all_pairs" in record:
-        print(f"KID over all pairs: {_with_interval(record, 'kid_all_pairs')}")
+        # The kernel's raw units (the square of the features' scale): unbiased, so it may fall below 0. Papers
+        # that use Inception often print KID x 1000.
+        print(f"KID over all pairs (unbiased, in the kernel's raw units; may be < 0): "
+              f"{_with_interval(record, 'kid_all_pairs')}")
     if "kid_mean" in record:
-        print(f"KID (torch-fidelity): {record['kid_mean']:.4g} ± {record['kid_std']:.2g} (std over "
+        print(f"KID (torch-fidelity, same units): {record['kid_mean']:.4g} ± {record['kid_std']:.2g} (std over "
               f"{args.kid_subsets} subsets)")
     if "precision" in record:
         print(f"precision {record['precision']:.4f}, recall {record['recall']:.4f}")
@@ -94,6 +104,9 @@ def _reconstruct(args: argparse.Namespace) -> None:
     spacing = args.spacing or spec.spacing
     grid = discrete_grid(spec.alphas_cumprod(), args.steps, spacing)
     images = load_images(args.data)[: args.n]
+    if images.shape[1:] != spec.image_shape:
+        raise ValueError(f"{args.data} holds images of shape {images.shape[1:]} (C, H, W), but model {spec.name!r} "
+                         f"takes {spec.image_shape}: reconstruct a split of the model's own dataset")
     net = network(args, spec)
     errors = reconstruction_errors(net.eps, images, grid, eps_at=args.eps_at, batch_size=net.batch_size,
                                    device=args.device)
@@ -112,6 +125,8 @@ def _time(args: argparse.Namespace) -> None:
     spec = get_model_spec(args.model)
     run = cell_run(args, spec)
     net = network(args, spec)
+    print(f"timing {run.label} at NFE {run.nfe}, batch {net.batch_size}: {args.warmup} warm-up run(s), then the "
+          f"best of {args.repeats}...", file=sys.stderr, flush=True)
     record = time_sampling(net.eps, spec.image_shape, run, batch_size=net.batch_size, device=args.device,
                            fast_path=net.fast.label, warmup=args.warmup, repeats=args.repeats)
     record = {"model": spec.name, "budget": args.nfe, "spacing": run.spacing, "random_weights": args.random_weights,
@@ -131,14 +146,14 @@ def _register_statistics(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reference-stats", help="features and statistics of a prepared split (FID reference)")
     p.add_argument("data", help="prepared split (.npy, uint8 NCHW)")
     p.add_argument("out_dir", help="writes features.npz and stats.npz here")
-    add_extractor_args(p)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--device", default="cpu")
+    add_extractor_args(p, default=INCEPTION)
+    p.add_argument("--batch-size", type=positive, default=256)
+    add_device_arg(p)
     p.set_defaults(func=_reference_stats)
 
     p = sub.add_parser("merge-stats", help="merge shard statistics into one file")
-    p.add_argument("out")
-    p.add_argument("inputs", nargs="+")
+    p.add_argument("inputs", nargs="+", help="the shards' stats.npz (in shard<k> folders: merged in shard order)")
+    p.add_argument("out", help="the merged stats.npz")
     p.set_defaults(func=_merge_stats)
 
     p = sub.add_parser("fid", help="FID (and KID, given features) of a cell against reference statistics")
@@ -151,7 +166,7 @@ def _register_statistics(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fid-infinity", action="store_true", help="also FID_inf (Chong & Forsyth 2020) with its interval")
     p.add_argument("--precision-recall", action="store_true",
                    help="also torch-fidelity's precision and recall (k = 3; needs --ref-features)")
-    p.add_argument("--device", default="cpu", help="where the bootstrap runs (cpu, cuda)")
+    add_device_arg(p, "where the bootstrap runs")
     p.add_argument("--kid-subsets", type=count, default=100,
                    help="subsets of torch-fidelity's KID (reported beside KID over all pairs; 0: not computed)")
     p.add_argument("--kid-subset-size", type=count, default=1000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ddim_eval.cli.args import positive
+from ddim_eval.cli.args import add_device_arg, positive
 
 
 def _models(args: argparse.Namespace) -> None:
@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--ema-decay", type=float, default=0.999)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    add_device_arg(p)
     p.set_defaults(func=_train)
 
     p = sub.add_parser("train-digits-cnn", help="train the demo's feature extractor (digits-cnn) on the train split")

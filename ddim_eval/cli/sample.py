@@ -11,8 +11,9 @@ from ddim_eval.cli.args import (
     add_sampler_args,
     cell_run,
     count,
+    extractor,
     network,
-    positive,
+    sample_count,
 )
 from ddim_eval.sampling.schedule import make_alphas_cumprod
 from ddim_eval.sampling.times import DISCRETE_SPACINGS, describe_timesteps, timesteps
@@ -26,17 +27,16 @@ def _timesteps(args: argparse.Namespace) -> None:
 
 def _sample(args: argparse.Namespace) -> None:
     from ddim_eval.experiment.generate import generate_cell
-    from ddim_eval.metrics.extractors import load_extractor
     from ddim_eval.models.registry import get_model_spec
 
     spec = get_model_spec(args.model)
     run = cell_run(args, spec)
-    extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
+    features = extractor(args, spec)
     net = network(args, spec)
     describe = {"model": spec.name, "budget": args.nfe, **run.describe(), "n": args.n, "shard": args.shard,
-                "extractor": extractor.name, "layer": extractor.layer, "random_weights": args.random_weights}
+                "extractor": features.name, "layer": features.layer, "random_weights": args.random_weights}
     record = generate_cell(net.eps, spec.name, args.out_dir, shape=spec.image_shape, run=run, n=args.n,
-                           shard=args.shard, extractor=extractor,
+                           shard=args.shard, extractor=features,
                            batch_size=net.batch_size, device=args.device, fast_path=net.fast.label,
                            keep_samples=args.keep_samples, describe=describe)
     print(f"{args.out_dir}: {args.n} samples ({run.label}, NFE {run.nfe}), "
@@ -47,7 +47,6 @@ def _sample(args: argparse.Namespace) -> None:
 def _fast_path_check(args: argparse.Namespace) -> None:
     from ddim_eval.experiment.fast_path_check import fast_path_check
     from ddim_eval.io import save_json
-    from ddim_eval.metrics.extractors import load_extractor
     from ddim_eval.metrics.scores import IntervalOptions
     from ddim_eval.metrics.stats import load_stats
     from ddim_eval.models.registry import get_model_spec
@@ -55,8 +54,8 @@ def _fast_path_check(args: argparse.Namespace) -> None:
 
     spec = get_model_spec(args.model)
     run = cell_run(args, spec)
-    extractor = load_extractor(args.extractor, args.layer, args.weights_path, args.device)
-    ref_stats = load_stats(args.ref_stats, extractor.name, extractor.layer)
+    features = extractor(args, spec)
+    ref_stats = load_stats(args.ref_stats, features.name, features.layer)
     fast = network(args, spec)
     # The reference: strict fp32 eager, at the fast run's batch (the stochastic variants' noise is drawn per batch).
     strict = argparse.Namespace(**vars(args) | {"precision": "fp32", "channels_last": False, "compile": False,
@@ -68,7 +67,7 @@ def _fast_path_check(args: argparse.Namespace) -> None:
     record = {"model": spec.name, "spacing": run.spacing, "device": device_name(args.device), "reference": "fp32",
               "fast_path": fast.fast.label, "batch_size": fast.batch_size} | fast_path_check(
         reference.eps, fast.eps, spec.name, shape=spec.image_shape, run=run, n=args.n, shard=args.shard,
-        extractor=extractor, ref_stats=ref_stats, batch_size=fast.batch_size, device=args.device, intervals=intervals)
+        extractor=features, ref_stats=ref_stats, batch_size=fast.batch_size, device=args.device, intervals=intervals)
     if args.out:
         save_json(args.out, record)
     r = record
@@ -97,7 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="registry name")
     p.add_argument("out_dir", help="writes features.npz, stats.npz, timing.json (and samples.npz) here")
     add_sampler_args(p)
-    p.add_argument("--n", type=positive, required=True, help="samples in this shard")
+    p.add_argument("--n", type=sample_count, required=True, help="samples in this shard")
     p.add_argument("--shard", type=count, default=0, help="shard index: selects x_T (same for every cell)")
     p.add_argument("--keep-samples", action="store_true", help="also write the uint8 samples")
     add_model_args(p)
@@ -109,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="registry name")
     p.add_argument("ref_stats", help="the reference statistics (stats.npz of `ddim-eval reference-stats`)")
     add_sampler_args(p)
-    p.add_argument("--n", type=positive, default=2000, help="images sampled in each setting")
+    p.add_argument("--n", type=sample_count, default=2000, help="images sampled in each setting")
     p.add_argument("--shard", type=count, default=0, help="shard index: selects x_T")
     p.add_argument("--out", default=None, help="write the numbers as JSON")
     add_model_args(p)

@@ -53,7 +53,12 @@ def load_images(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"prepared image array {path} does not exist")
-    images = np.load(path, mmap_mode="r", allow_pickle=False)
+    try:
+        images = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{path} is not a prepared split (a .npy array of uint8 images [N, C, H, W]): {e}") from None
+    if not isinstance(images, np.ndarray):  # an .npz archive
+        raise ValueError(f"{path} is an .npz archive, not a prepared split (a .npy array of uint8 images [N, C, H, W])")
     _check_images(images, str(path))
     return images
 

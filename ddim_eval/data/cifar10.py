@@ -56,7 +56,14 @@ def _cifar10_batch(tar: tarfile.TarFile, member: str, archive: Path) -> np.ndarr
 def prepare(archive: str | os.PathLike, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write `train.npy` (50k, data_batch_1..5 in order) and `test.npy` (10k) from the CIFAR-10 python archive."""
     archive = Path(archive)
-    with tarfile.open(archive, "r:gz") as tar:
-        return {split: save_images(Path(out_dir) / f"{split}.npy",
-                                   np.concatenate([_cifar10_batch(tar, m, archive) for m in members]))
-                for split, members in _MEMBERS.items()}
+    if not archive.is_file():
+        raise FileNotFoundError(f"the CIFAR-10 archive {archive} does not exist; `ddim-eval fetch-cifar10` downloads "
+                                "it")
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            return {split: save_images(Path(out_dir) / f"{split}.npy",
+                                       np.concatenate([_cifar10_batch(tar, m, archive) for m in members]))
+                    for split, members in _MEMBERS.items()}
+    except (tarfile.TarError, EOFError, OSError) as e:  # a damaged or truncated download, or another file
+        raise ValueError(f"{archive} is not a readable CIFAR-10 archive ({type(e).__name__}: {e}); delete it and run "
+                         "`ddim-eval fetch-cifar10` again (it verifies the md5)") from None

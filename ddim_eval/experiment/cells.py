@@ -4,8 +4,8 @@ A cell is (dataset, spacing, sampler, budget): a sampler of the registry (or the
 by its key (`ddim_eval.sampling.samplers.SamplerSpec.key`: "ddim", "ddim-eta=1.0", "unipc-order=3"), and an NFE
 budget. The paper's (S, eta) cells are DDIM's cells with budget S (`paper_cell`); the sampler study's are its
 samplers'. Tables are views over cells: a cell two tables need (Table 1's eta = 0 and the study's DDIM) is listed
-once. The JSON schema (workflow/schemas/config.schema.yaml) checks types and ranges; `check_config` checks what
-needs the model and sampler registries.
+once. The JSON schema (workflow/schemas/config.schema.yaml) checks types and ranges; `checks.check_config` checks
+what needs the model and sampler registries.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from ddim_eval.data import celeba, cifar10, digits, lsun
 from ddim_eval.models.fastpath import FastPath
 from ddim_eval.models.registry import ModelSpec, get_model_spec, load_registry
 from ddim_eval.sampling.samplers import SamplerSpec, paper_entry, sampler_spec
-from ddim_eval.sampling.times import check_spacing, time_grid
 
 FID_TABLES = ("table1", "table3")
 ALL_TABLES = ("table1", "table2", "table3", "timing")
@@ -75,13 +74,13 @@ def data_path(config: dict[str, Any], dataset: str, split: str) -> str:
     return DATA_PATH.format(name=dataset if source == PREPARED else source, split=split)
 
 
-def _image_limits(config: dict[str, Any], source: str) -> set[int | None]:
+def image_limits(config: dict[str, Any], source: str) -> set[int | None]:
     return {e.get("max_images") for e in config["datasets"].values() if e["source"] == source}
 
 
 def max_images(config: dict[str, Any], source: str) -> int | None:
     """How many images of each split of `source` to prepare (None: all), as its datasets agree."""
-    limits = _image_limits(config, source)
+    limits = image_limits(config, source)
     return limits.pop() if limits else None
 
 
@@ -93,65 +92,8 @@ def fast_path(config: dict[str, Any]) -> FastPath:
         raise ValueError(f"fast_path: {e}") from None
 
 
-def check_config(config: dict[str, Any]) -> None:
-    """Raise ValueError naming the key for what the schema cannot see: CUDA graphs without compile, datasets a table
-    names but the config does not define, unregistered models, S above the model's T, splits a source lacks or a
-    table needs, and LSUN without an image limit."""
-    fast_path(config)
-    models = registry()
-    for name, entry in config["datasets"].items():
-        if entry["model"] not in models:
-            raise ValueError(f"datasets.{name}.model: {entry['model']!r} is not a registered model; registered: "
-                             f"{sorted(models)}")
-        splits = SOURCE_SPLITS.get(entry["source"])
-        for key in ("reference_split", "recon_split"):
-            if splits and entry.get(key) and entry[key] not in splits:
-                raise ValueError(f"datasets.{name}.{key}: source {entry['source']!r} has no split {entry[key]!r}; "
-                                 f"allowed: {list(splits)}")
-        if entry.get("spacing"):
-            try:
-                check_spacing("discrete", entry["spacing"])
-            except ValueError as e:
-                raise ValueError(f"datasets.{name}.spacing: {e}") from None
-        if entry["source"].startswith("lsun_") and not entry.get("max_images"):
-            raise ValueError(f"datasets.{name}.max_images: LSUN needs a limit on the images prepared (the paper's "
-                             "reference is not stated; 50000 matches n_samples; bedroom holds 3 million)")
-    for source in SOURCE_SPLITS:
-        limits = _image_limits(config, source)
-        if len(limits) > 1:
-            raise ValueError(f"datasets.*.max_images: datasets with source {source!r} share its prepared files, "
-                             f"so they need one max_images; got {sorted(limits, key=str)}")
-    for key, datasets, steps in _step_lists(config):
-        for dataset in datasets:
-            if dataset not in config["datasets"]:
-                raise ValueError(f"{key.split('.')[0]}.datasets: unknown dataset {dataset!r}; defined under "
-                                 f"datasets: {sorted(config['datasets'])}")
-            T = models[config["datasets"][dataset]["model"]].T
-            too_many = [s for s in steps if s > T]
-            if too_many:
-                raise ValueError(f"{key}: {too_many} exceed T = {T} of dataset {dataset!r}'s model; "
-                                 f"allowed: 1..{T}")
-    variants = [(f"{t}.variants", config[t]["variants"]) for t in FID_TABLES]
-    for key, values in [*variants, ("figures.samples.variants", config["figures"]["samples"]["variants"])]:
-        for i, variant in enumerate(values):
-            _spec(paper_entry(variant), f"{key}[{i}]")
-    if config.get("samplers"):
-        _check_study(config)
-    for dataset in config["table2"]["datasets"]:
-        if not config["datasets"][dataset].get("recon_split"):
-            raise ValueError(f"datasets.{dataset}.recon_split: table2 reconstructs {dataset!r}, so it needs a split")
-
-
-def _step_lists(config: dict[str, Any]) -> list[tuple[str, list[str], list[int]]]:
-    """(config key, datasets, S values) of every table and figure."""
-    f = config["figures"]
-    study = [("samplers.datasets", config["samplers"]["datasets"], [])] if config.get("samplers") else []
-    return ([(f"{t}.steps", config[t]["datasets"], config[t]["steps"]) for t in ALL_TABLES] + study
-            + [(f"figures.{part}.steps", f["datasets"], f[part]["steps"]) for part in ("samples", "consistency")]
-            + [("figures.interpolation.steps", f["datasets"], [f["interpolation"]["steps"]])])
-
-
-def _spec(entry: Any, where: str) -> SamplerSpec:
+def checked_spec(entry: Any, where: str) -> SamplerSpec:
+    """`sampler_spec(entry)`, its error prefixed with `where` (the config key)."""
     try:
         return sampler_spec(entry)
     except ValueError as e:
@@ -160,7 +102,7 @@ def _spec(entry: Any, where: str) -> SamplerSpec:
 
 def paper_spec(variant: float | str) -> SamplerSpec:
     """The sampler of a variant of the paper's tables (an eta of eq. 12, or "sigma_hat")."""
-    return _spec(paper_entry(variant), f"variant {variant!r}")
+    return checked_spec(paper_entry(variant), f"variant {variant!r}")
 
 
 def paper_cell(config: dict[str, Any], dataset: str, steps: int, variant: float | str) -> Cell:
@@ -177,8 +119,8 @@ def fid_cells(config: dict[str, Any]) -> list[Cell]:
 def study_samplers(config: dict[str, Any]) -> list[SamplerSpec]:
     """The sampler study's samplers, checked (a user's function imported, its signature checked); [] without a
     study."""
-    study = config.get("samplers")
-    return [_spec(entry, f"samplers.samplers[{i}]") for i, entry in enumerate(study["samplers"])] if study else []
+    study = config.get("samplers") or {"samplers": []}
+    return [checked_spec(entry, f"samplers.samplers[{i}]") for i, entry in enumerate(study["samplers"])]
 
 
 def sampler_spacing(config: dict[str, Any], spec: SamplerSpec, dataset: str) -> str:
@@ -229,24 +171,6 @@ def study_inputs(config: dict[str, Any], out: str) -> list[str]:
     """Every result file the sampler study's table reads: each cell's metrics and its shard 0 timing (which holds
     the NFE it ran)."""
     return [f"{out}/{c.path}/{name}" for c in sampler_cells(config) for name in ("metrics.json", "shard0/timing.json")]
-
-
-def _check_study(config: dict[str, Any]) -> None:
-    """Sampler names, parameters, spacings and labels, and each NFE budget against each sampler's order."""
-    specs = study_samplers(config)
-    for what in ("label", "key"):
-        names = [getattr(s, what) for s in specs]
-        if len(set(names)) < len(names):
-            raise ValueError(f"samplers.samplers: {what}s {names} repeat; each entry must be another sampler, "
-                             "with its own label")
-    for study in study_cells(config):
-        try:  # the time grid too: a spacing the model's schedule cannot give, or more steps than T, fails here
-            plan = study.sampler.plan(study.budget)
-            time_grid(model_spec(config, study.dataset).alphas_cumprod(), study.sampler.definition.grid, plan.steps,
-                      study.cell.spacing)
-        except ValueError as e:
-            where = "" if str(e).startswith("sampler ") else f"sampler {study.sampler.label!r} at NFE {study.budget}: "
-            raise ValueError(f"samplers.nfe: {where}{e}") from None
 
 
 def shards(config: dict[str, Any]) -> list[tuple[int, int]]:

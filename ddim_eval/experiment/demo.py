@@ -25,7 +25,7 @@ from ddim_eval.metrics.stats import load_stats
 from ddim_eval.models.checkpoints import load_unet
 from ddim_eval.models.registry import get_model_spec
 from ddim_eval.models.unet import eps_model_from_unet
-from ddim_eval.sampling.ddim import Eta
+from ddim_eval.sampling.ddim_steps import Eta
 from ddim_eval.sampling.run import prepare
 from ddim_eval.sampling.samplers import paper_entry
 from ddim_eval.sampling.times import discrete_grid

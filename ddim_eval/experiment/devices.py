@@ -1,7 +1,9 @@
-"""Which device a job runs on: `check_device` refuses, before any work, a device this machine lacks; and a GPU
-per job when several jobs share a machine with several GPUs.
+"""Which device a job runs on: a device's name checked (`check_device_name`, torch-free, at DAG build) and
+resolved ("auto"); `check_device` refuses, before any work, a device this machine lacks; the GPUs a machine shows
+(`visible_gpus`, torch-free: the workflow runs at most that many GPU jobs at once); and a GPU per job when several
+jobs share a machine with several GPUs.
 
-Snakemake runs local jobs side by side (`--resources gpu=<count>` caps how many GPU jobs run at once) but does not
+Snakemake runs local jobs side by side (the `gpu` resource caps how many GPU jobs run at once) but does not
 tell a job which GPU to use. A job asking for plain "cuda" on a machine with more than one visible GPU therefore
 claims the first GPU no other ddim-eval process holds, through an exclusive lock file per GPU, kept until the
 process exits (the kernel drops the lock when a process dies, so a killed job frees its GPU). Under SLURM each
@@ -10,8 +12,11 @@ job sees only its own GPU, and nothing is locked.
 
 from __future__ import annotations
 
+import difflib
 import fcntl
 import os
+import re
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +24,45 @@ from typing import IO
 
 LOCK_DIR_ENV = "DDIM_EVAL_LOCK_DIR"
 _held: list[IO] = []  # open lock files: the claims of this process
+DEVICE_NAMES = ("auto", "cpu", "cuda", "cuda:<index>", "mps")
+AUTO = "auto"  # a GPU where one is visible, else the CPU
+
+
+def check_device_name(device: object, key: str = "device") -> str:
+    """`device` if it is one of DEVICE_NAMES, else ValueError naming `key`, the value and what is allowed."""
+    if isinstance(device, str) and re.fullmatch(r"auto|cpu|mps|cuda(:[0-9]+)?", device):
+        return device
+    near = difflib.get_close_matches(str(device), ["auto", "cpu", "cuda", "mps"], n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    raise ValueError(f"{key}: {device!r} is not a device{hint}; allowed: {', '.join(DEVICE_NAMES)}")
+
+
+def resolve_device(device: str) -> str:
+    """"auto" as "cuda" where torch sees a GPU, else "cpu"; any other name unchanged."""
+    if device != AUTO:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def visible_gpus() -> int:
+    """How many NVIDIA GPUs a process started here may use, without importing torch: the entries of
+    CUDA_VISIBLE_DEVICES when it is set (CUDA stops at the first negative one), else the GPUs `nvidia-smi -L`
+    lists, else 0."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        count = 0
+        for entry in (v.strip() for v in visible.split(",")):
+            if not entry or entry.startswith("-"):
+                break
+            count += 1
+        return count
+    try:
+        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(line.startswith("GPU ") for line in listing.stdout.splitlines()) if listing.returncode == 0 else 0
 
 
 def check_device(device: str) -> None:

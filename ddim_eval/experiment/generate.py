@@ -28,7 +28,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ddim_eval.data.images import check_finite, to_uint8
-from ddim_eval.io import load_npz, save_json, save_npz
+from ddim_eval.io import PARTIAL, load_npz, save_json, save_npz
 from ddim_eval.metrics.extractors import Extractor
 from ddim_eval.metrics.features import chunk_stats, save_feature_set
 from ddim_eval.metrics.timing import timed_sample, timing_record
@@ -80,7 +80,8 @@ def sample_shard(eps_model: EpsModel, model: str, shard: int, n: int, shape: tup
         yield to_uint8(x0).cpu(), seconds
 
 
-PARTIAL = ".partial"
+# A shard's final outputs; those of an earlier run are removed before new work starts in the folder.
+OUTPUTS = ("features.npz", "stats.npz", "timing.json", "samples.npz")
 
 
 def finished_batches(partial: Path, settings: dict) -> int:
@@ -116,6 +117,12 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
                 "batch_size": batch_size, "device": torch.device(device).type, "fast_path": fast_path,
                 "extractor": extractor.name, "layer": extractor.layer, "keep_samples": keep_samples}
     done = finished_batches(partial, settings)
+    stale = [out_dir / name for name in OUTPUTS if (out_dir / name).exists()]
+    if stale:
+        print(f"{out_dir}: removing an earlier run's outputs before new work: {', '.join(p.name for p in stale)}",
+              file=sys.stderr)
+        for path in stale:
+            path.unlink()
     if done:
         print(f"{out_dir}: resuming after {done} finished batch(es) of {batch_size}", file=sys.stderr)
     batches = sample_shard(eps_model, model, shard, n, shape, run, batch_size=batch_size, device=device,

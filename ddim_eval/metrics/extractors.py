@@ -8,6 +8,7 @@ once with `ddim-eval fetch-inception` and pass the file as `weights_path` (its `
 
 from __future__ import annotations
 
+import difflib
 import http.client
 import os
 import urllib.error
@@ -50,16 +51,26 @@ class Extractor:
         return self.module(to_rgb(images).to(self.device))[0].float().cpu()
 
 
-def load_extractor(name: str = INCEPTION, layer: str | None = None, weights_path: str | os.PathLike | None = None,
-                   device: torch.device | str = "cpu") -> Extractor:
-    """A registered torch-fidelity extractor by name; `layer` defaults to its FID layer (Inception: 2048)."""
+def check_extractor(name: str, layer: str | None = None) -> str:
+    """The layer to read (`layer`, else the extractor's FID layer); ValueError naming a name or layer that
+    torch-fidelity's registry lacks, with the nearest registered one."""
     if name not in FEATURE_EXTRACTORS_REGISTRY:
-        raise ValueError(f"unknown feature extractor {name!r}; registered: {sorted(FEATURE_EXTRACTORS_REGISTRY)}")
+        near = difflib.get_close_matches(str(name), list(FEATURE_EXTRACTORS_REGISTRY), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ValueError(f"unknown feature extractor {name!r}{hint}; registered: "
+                         f"{sorted(FEATURE_EXTRACTORS_REGISTRY)}")
     cls = FEATURE_EXTRACTORS_REGISTRY[name]
     layer = layer or cls.get_default_feature_layer_for_metric("fid")
     if layer not in cls.get_provided_features_list():
         raise ValueError(f"extractor {name!r} has no feature layer {layer!r}; it provides "
                          f"{list(cls.get_provided_features_list())}")
+    return layer
+
+
+def load_extractor(name: str = INCEPTION, layer: str | None = None, weights_path: str | os.PathLike | None = None,
+                   device: torch.device | str = "cpu") -> Extractor:
+    """A registered torch-fidelity extractor by name; `layer` defaults to its FID layer (Inception: 2048)."""
+    layer = check_extractor(name, layer)
     if weights_path is not None:
         _check_weights_file(Path(weights_path))
     elif name == INCEPTION and os.environ.get(OFFLINE_ENV) and not inception_hub_path().is_file():

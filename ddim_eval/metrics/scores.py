@@ -4,6 +4,7 @@ and on request FID_inf (Chong & Forsyth) and precision / recall (Kynkäänniemi 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,19 +54,25 @@ def precision_recall(features: np.ndarray, ref_features: np.ndarray, *, neighbor
 
 
 @contextmanager
-def _timed(seconds: dict[str, float], part: str) -> Iterator[None]:
+def _timed(seconds: dict[str, float], part: str, progress: bool) -> Iterator[None]:
+    """Time a part of the scoring into `seconds`; with `progress`, say on stderr when it starts and how long it took
+    (FID_inf on 50k samples runs for minutes on a GPU, hours on a CPU)."""
+    if progress:
+        print(f"{part.replace('_', ' ')}...", end=" ", file=sys.stderr, flush=True)
     start = time.perf_counter()
     yield
     seconds[part] = time.perf_counter() - start
+    if progress:
+        print(f"{seconds[part]:.1f} s", file=sys.stderr, flush=True)
 
 
 def score_cell(cell: FeatureStats, ref: FeatureStats, features: np.ndarray, *,
                ref_features: np.ndarray | None = None, intervals: IntervalOptions | None = None,
                kid_subsets: int = 100, kid_subset_size: int = 1000, with_fid_infinity: bool = False,
-               with_precision_recall: bool = False, device: torch.device | str = "cpu") -> dict:
+               with_precision_recall: bool = False, device: torch.device | str = "cpu", progress: bool = False) -> dict:
     """The cell's metrics record: FID with its interval and replicates; given reference features, KID over all
     pairs with its interval and torch-fidelity's KID over `kid_subsets` subsets (0: not computed); FID_inf and
-    precision / recall when asked; and the seconds each part took."""
+    precision / recall when asked; and the seconds each part took (with `progress`, said on stderr as it goes)."""
     intervals = intervals or IntervalOptions()
     check_compatible(cell, ref, "the cell", "the reference")
     if len(features) != cell.n:
@@ -74,25 +81,25 @@ def score_cell(cell: FeatureStats, ref: FeatureStats, features: np.ndarray, *,
         raise ValueError("precision and recall need the reference's features")
     level, seed, seconds = intervals.level, intervals.seed, {}
     estimates, extras = {}, {}
-    with _timed(seconds, "fid_bootstrap"):
+    with _timed(seconds, "fid_bootstrap", progress):
         counts = resample_counts(cell.n, intervals.n_boot, seed)
         estimates["fid"] = Replicated(fid(cell, ref), fid_replicates(features, ref, counts, device=device), seed,
                                       cell.n)
     if with_fid_infinity:
-        with _timed(seconds, "fid_infinity"):
+        with _timed(seconds, "fid_infinity", progress):
             estimates["fid_inf"], extras["fid_inf_points"] = fid_infinity(features, ref, n_boot=intervals.n_boot,
                                                                           seed=seed, device=device)
     if ref_features is not None:
         if kid_subsets:
-            with _timed(seconds, "kid"):
+            with _timed(seconds, "kid", progress):
                 extras |= kid(features, ref_features, subsets=kid_subsets, subset_size=kid_subset_size)
-        with _timed(seconds, "kid_all_pairs_bootstrap"):
+        with _timed(seconds, "kid_all_pairs_bootstrap", progress):
             ones = np.ones((1, cell.n), np.int32)
             kids = kid_replicates(features, ref_features, np.vstack([ones, counts]), device=device)
             # An unbiased MMD^2 estimate may fall below 0: no floor.
             estimates["kid_all_pairs"] = Replicated(float(kids[0]), kids[1:], seed, cell.n, floor=None)
     if with_precision_recall:
-        with _timed(seconds, "precision_recall"):
+        with _timed(seconds, "precision_recall", progress):
             extras |= precision_recall(features, ref_features, device=device)
     record = {"extractor": cell.extractor, "layer": cell.layer, "n": cell.n, "n_ref": ref.n}
     for metric, estimate in estimates.items():

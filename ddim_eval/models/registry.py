@@ -5,6 +5,7 @@ The entries are data (`models.toml` beside this file); this module reads and val
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ LAYOUTS = ("state_dict", "ema_list", "diffusers")
 # A checkpoint_url of PACKAGED means the file ships inside the ddim_eval package, at checkpoint_file.
 PACKAGED = "package"
 _REQUIRED = ("spacing", "checkpoint_url", "checkpoint_file", "layout", "schedule")
-_OPTIONAL = ("unet", "diffusers_unet", "md5", "sha256", "note", "manual")
+_OPTIONAL = ("unet", "diffusers_unet", "md5", "sha256", "note", "manual", "extractor")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class ModelSpec:
     sha256: str | None = None
     note: str = ""
     manual: str = ""
+    extractor: str | None = None  # the feature extractor its samples are scored with when none is named
+    # (None: torch-fidelity's Inception, the paper's)
 
     @property
     def T(self) -> int:
@@ -124,5 +127,7 @@ def load_registry(path: str | Path = DEFAULT_REGISTRY, *, check_networks: bool =
 def get_model_spec(name: str, registry: dict[str, ModelSpec] | None = None) -> ModelSpec:
     registry = load_registry() if registry is None else registry
     if name not in registry:
-        raise KeyError(f"unknown model {name!r}; registered: {sorted(registry)}")
+        near = difflib.get_close_matches(str(name), list(registry), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise KeyError(f"unknown model {name!r}{hint}; registered: {sorted(registry)}")
     return registry[name]

@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # files only; no display on cluster nodes
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 
 from ddim_eval.io import atomic_path  # noqa: E402
 from ddim_eval.metrics.stats import INCEPTION  # noqa: E402
@@ -22,6 +23,12 @@ from ddim_eval.metrics.stats import INCEPTION  # noqa: E402
 PAPER_ANCHORS = (("paper: 32x32 on a 2080 Ti", 20.0), ("paper: 256x256 on a 2080 Ti", 1000.0))
 ANCHOR_STEPS = 1000
 FORMATS = ("png", "pdf")
+# The columns each figure reads from its table (tables/timing.csv, table1.csv or table3.csv, samplers.csv).
+TIMING_COLUMNS = ("dataset", "S", "device", "fast_path", "value")
+FID_COLUMNS = ("dataset", "S", "variant", "metric", "value", "ci_low", "ci_high", "extractor", "n", "n_boot",
+               "ci_level")
+SAMPLER_COLUMNS = ("dataset", "sampler", "title", "nfe", "metric", "value", "ci_low", "ci_high", "extractor", "n",
+                   "n_boot", "ci_level")
 
 
 def save_figure(fig: plt.Figure, stem: str | os.PathLike) -> list[Path]:
@@ -34,6 +41,19 @@ def save_figure(fig: plt.Figure, stem: str | os.PathLike) -> list[Path]:
         paths.append(path)
     plt.close(fig)
     return paths
+
+
+def plain_log_ticks(ax: plt.Axes, xticks: Sequence[float] = ()) -> None:
+    """Tick labels of `ax`'s log axes as plain numbers (5, 20, 100), not matplotlib's default 5x10^0; with `xticks`
+    (the S or NFE values measured), the x axis is labelled at exactly those."""
+    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        if scale == "log":
+            axis.set_major_formatter(ticker.LogFormatter())
+            axis.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.4)))
+    if xticks:
+        ax.set_xticks(sorted(set(xticks)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def timing_figure(rows: Sequence[dict]) -> plt.Figure:
@@ -51,6 +71,7 @@ def timing_figure(rows: Sequence[dict]) -> plt.Figure:
         ax.plot(*zip(*sorted(points)), "o-", label=f"{dataset}, measured on {device}, {fast_path}")
     ax.set(xscale="log", yscale="log", xlabel="sampling steps S", ylabel="hours to sample 50,000 images",
            title="Sampling time (Figure 4)")
+    plain_log_ticks(ax)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     return fig
@@ -79,6 +100,7 @@ def fid_figure(rows: Sequence[dict]) -> plt.Figure:
         mine = [r for r in rows if r["dataset"] == dataset]
         _interval_lines(ax, mine, "variant", "S", lambda r: r["variant"], offset=1.03)
         ax.set(xscale="log", xlabel="sampling steps S", ylabel=f"FID ({mine[0]['extractor']})", title=dataset)
+        plain_log_ticks(ax, [int(r["S"]) for r in mine])
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     level = rows[0].get("ci_level") or ""
@@ -105,6 +127,7 @@ def sampler_figure(rows: Sequence[dict], published: Sequence[dict] = ()) -> plt.
         ax.set(xscale="log", xlabel="network evaluations (NFE)", ylabel=f"FID ({mine[0]['extractor']})",
                title=dataset)
         ax.set_yscale("log", nonpositive="clip")
+        plain_log_ticks(ax, [int(r["nfe"]) for r in mine])
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=6)
     r = rows[0]

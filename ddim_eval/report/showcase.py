@@ -15,7 +15,8 @@ import torch
 from ddim_eval.data.images import check_finite, to_uint8
 from ddim_eval.experiment.generate import initial_noise, shard_seed
 from ddim_eval.sampling.common import EpsModel
-from ddim_eval.sampling.ddim import Eta, sample, slerp
+from ddim_eval.sampling.ddim import sample, slerp
+from ddim_eval.sampling.ddim_steps import Eta
 from ddim_eval.sampling.times import discrete_grid
 
 

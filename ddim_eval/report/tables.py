@@ -38,7 +38,8 @@ NO_INTERVAL = {
                     "(the k-NN balls of a resample with duplicates would shrink to nothing)."),
 }
 TARGETS = {
-    "kid_all_pairs": "MMD^2 (KID's unbiased all-pairs estimate: the expected value at any n)",
+    "kid_all_pairs": "MMD^2 (KID's unbiased all-pairs estimate: the expected value at any n; in the kernel's raw "
+                     "units, not x 1000, and it may fall below 0)",
     "fid_inf": "FID at infinitely many samples (Chong & Forsyth: FID on 15 subset sizes from n/10 to n, extrapolated "
                "in 1/N; the fit is repeated on each resample)",
 }

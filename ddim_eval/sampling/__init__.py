@@ -13,8 +13,9 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submodules=["oracle"],
     submod_attrs={
         "common": ["EpsModel", "eval_eps", "phis", "predict_x0"],
-        "ddim": ["ENCODE_LABELS", "Trajectory", "ddim_sampler", "ddim_sigma", "ddim_step", "encode",
-                 "sample", "sigma_hat", "sigma_hat_sampler", "sigma_hat_step", "slerp"],
+        "ddim": ["ENCODE_LABELS", "Trajectory", "ddim_sampler", "ddim_step", "encode", "sample",
+                 "sigma_hat_sampler", "sigma_hat_step", "slerp"],
+        "ddim_steps": ["ddim_sigma", "generative_steps", "sigma_hat"],
         "dpm": ["dpm_solver", "dpm_solver_pp"],
         "karras": ["euler", "heun"],
         "pndm": ["fpndm", "plms"],

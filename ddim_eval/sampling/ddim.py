@@ -1,6 +1,6 @@
 """The DDIM family over a discrete `TimeGrid` (integer timesteps, then the clean data): the paper's eq. 12 at any
-eta with its sigma(eta) of eq. 16, the official sigma-hat update of Table 1, DDIM inversion (`encode`) and the
-spherical interpolation of latents (`slerp`).
+eta with its sigma(eta) of eq. 16 (planned by the torch-free `ddim_steps`), the official sigma-hat update of
+Table 1, DDIM inversion (`encode`) and the spherical interpolation of latents (`slerp`).
 
 The steps read the paper's alpha_t (the schedule's cumulative product, exact at each integer timestep; 1 at the
 clean data) rather than the grid's alpha = sqrt(alpha_t), so that they are the official code's arithmetic.
@@ -16,21 +16,11 @@ import torch
 from torch import Tensor
 
 from ddim_eval.sampling.common import EpsModel, check_x, eval_eps, predict_x0
+from ddim_eval.sampling.ddim_steps import Eta, check_eta, generative_steps, paper_alphas
 from ddim_eval.sampling.samplers import SIGMA_HAT
-from ddim_eval.sampling.times import TimeGrid, integer_times
+from ddim_eval.sampling.times import TimeGrid
 
-Eta = float | str  # a float >= 0 (eq. 12), or SIGMA_HAT (the official ddpm_noisy update)
 ENCODE_LABELS = ("current", "next")
-
-
-def ddim_sigma(eta: float, a: float, a_next: float) -> float:
-    """Paper eq. 16: sigma_t(eta) = eta sqrt((1 - a_{t'}) / (1 - a_t)) sqrt(1 - a_t / a_{t'})."""
-    return eta * math.sqrt((1.0 - a_next) / (1.0 - a)) * math.sqrt(1.0 - a / a_next)
-
-
-def sigma_hat(a: float, a_next: float) -> float:
-    """Table 1's sigma-hat between alphas a and a_next: sqrt(1 - a / a_next), the DDPM posterior's std."""
-    return math.sqrt(1.0 - a / a_next)
 
 
 def ddim_step(x: Tensor, eps: Tensor, a: float, a_next: float, sigma: float = 0.0) -> tuple[Tensor, Tensor]:
@@ -42,52 +32,10 @@ def ddim_step(x: Tensor, eps: Tensor, a: float, a_next: float, sigma: float = 0.
 
 def sigma_hat_step(x: Tensor, eps: Tensor, a: float, a_next: float) -> tuple[Tensor, Tensor]:
     """The official `ddpm_noisy` step before its noise term: clamped x0_hat and the DDPM posterior mean between
-    a and a_next (its noise std is `sigma_hat(a, a_next)`); returns (mean, x0_hat)."""
+    a and a_next (its noise std is `ddim_steps.sigma_hat(a, a_next)`); returns (mean, x0_hat)."""
     beta = 1.0 - a / a_next
     x0 = predict_x0(x, eps, math.sqrt(a), math.sqrt(1.0 - a)).clamp(-1.0, 1.0)
     return (math.sqrt(a_next) * beta / (1.0 - a)) * x0 + (math.sqrt(1.0 - beta) * (1.0 - a_next) / (1.0 - a)) * x, x0
-
-
-def paper_alphas(grid: TimeGrid) -> tuple[list[int], list[float]]:
-    """A discrete grid's integer times (the clean data excluded) and the paper's alpha_t at every node, 1 at the
-    clean data (the official `compute_alpha` pads the front with beta = 0)."""
-    ts = integer_times(grid)
-    return ts, [float(grid.alphas_cumprod[t]) for t in ts] + [1.0]
-
-
-class Step(NamedTuple):
-    t: int  # timestep the network is evaluated at
-    a: float  # alpha of the current x
-    a_next: float  # alpha of the x this step produces
-    sigma: float  # std of the fresh noise added (0: none drawn)
-
-
-def check_eta(eta: Eta) -> Eta:
-    """`eta` as a float, or SIGMA_HAT; ValueError for anything else."""
-    if eta == SIGMA_HAT:
-        return eta
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta < 0:
-        raise ValueError(f"eta must be a finite number >= 0 or {SIGMA_HAT!r}, got {eta!r}")
-    return float(eta)
-
-
-def generative_steps(grid: TimeGrid, eta: Eta) -> list[Step]:
-    """The grid's steps from the top down to the clean data, with the noise std each one adds."""
-    ts, a = paper_alphas(grid)
-    steps = []
-    for i, t in enumerate(ts):
-        if eta == SIGMA_HAT:
-            # The official ddpm_noisy draws no noise where the current t is 0; with tau starting at 0 that is
-            # exactly the last step (a duplicate 0 -> 0 step has std 0 anyway).
-            sigma = sigma_hat(a[i], a[i + 1]) if i + 1 < len(ts) else 0.0
-        else:
-            sigma = ddim_sigma(eta, a[i], a[i + 1])
-            if 1.0 - a[i + 1] - sigma**2 < -1e-12:
-                t_next = ts[i + 1] if i + 1 < len(ts) else "data"
-                raise ValueError(f"eta={eta} is too large for the step t={t} -> t'={t_next}: "
-                                 f"sigma^2 = {sigma**2:.4g} exceeds 1 - alpha_t' = {1 - a[i + 1]:.4g}")
-        steps.append(Step(t, a[i], a[i + 1], sigma))
-    return steps
 
 
 class Trajectory(NamedTuple):

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ddim_eval.sampling.times import GRIDS, check_spacing
+from ddim_eval.sampling.times import GRIDS, TimeGrid, check_spacing
 
 SAMPLER_ARGS = ("eps_model", "x_T", "grid")  # the positional arguments every sampler function takes
 # The official ddpm_noisy update: a registered sampler, and the variant that the paper's tables set beside the etas.
@@ -62,6 +62,9 @@ class SamplerDef:
     # if the budget cannot fit the order or warm-up)
     title: Callable[[dict[str, Any]], str]  # how tables and figures name it
     params: dict[str, Param] = field(default_factory=dict)
+    # "module:function" called as fn(grid, **params), torch-free, raising ValueError where the parameters cannot
+    # run on a grid (DDIM: an eta whose noise exceeds a step); the DAG build runs it for every planned cell.
+    check: str | None = None
 
 
 def _need(budget: int, least: int, why: str) -> None:
@@ -121,7 +124,8 @@ LOWER_ORDER_FINAL = Param(True, (True, False))
 
 SAMPLERS: dict[str, SamplerDef] = {s.name: s for s in (
     SamplerDef("ddim", "ddim_eval.sampling.ddim:ddim_sampler", "discrete", None, _one_per_step,
-               lambda p: f"DDIM (eta={p['eta']:g})", {"eta": Param(0.0)}),
+               lambda p: f"DDIM (eta={p['eta']:g})", {"eta": Param(0.0)},
+               "ddim_eval.sampling.ddim_steps:generative_steps"),
     SamplerDef(SIGMA_HAT, "ddim_eval.sampling.ddim:sigma_hat_sampler", "discrete", None, _one_per_step,
                lambda p: "DDPM (sigma_hat)"),
     SamplerDef("plms", "ddim_eval.sampling.pndm:plms", "discrete", None, _pndm(1, 4), lambda p: "PLMS"),
@@ -177,6 +181,14 @@ class SamplerSpec:
             return self.definition.plan(budget, self.params, self.spacing)
         except ValueError as e:
             raise ValueError(f"sampler {self.label!r}: {e}") from None
+
+    def check_grid(self, grid: TimeGrid) -> None:
+        """ValueError naming the sampler where its parameters cannot run on `grid` (its definition's `check`)."""
+        if self.definition.check:
+            try:
+                load_function(self.definition.check)(grid, **self.params)
+            except ValueError as e:
+                raise ValueError(f"sampler {self.label!r}: {e}") from None
 
 
 def check_label(label: str) -> str:

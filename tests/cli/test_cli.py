@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,13 +80,18 @@ def test_cell_pipeline_from_the_command_line(tmp_path, capsys):
     for shard in (0, 1):
         main(["sample", "digits", str(tmp_path / f"cell/shard{shard}"), "--nfe", "10", "--n", "60",
               "--shard", str(shard), "--batch-size", "25", "--extractor", "digits-cnn", "--keep-samples"])
-    main(["merge-stats", str(tmp_path / "cell/stats.npz"), str(tmp_path / "cell/shard0/stats.npz"),
-          str(tmp_path / "cell/shard1/stats.npz")])
+    with pytest.raises(SystemExit, match=r"shard1/stats.npz lies in a shard folder; the command takes the inputs"):
+        main(["merge-stats", str(tmp_path / "cell/stats.npz"), str(tmp_path / "cell/shard0/stats.npz"),
+              str(tmp_path / "cell/shard1/stats.npz")])  # the order before the output came last
+    main(["merge-stats", str(tmp_path / "cell/shard0/stats.npz"), str(tmp_path / "cell/shard1/stats.npz"),
+          str(tmp_path / "cell/stats.npz")])
     main(["fid", str(tmp_path / "cell/stats.npz"), str(tmp_path / "ref/stats.npz"), "--features",
           str(tmp_path / "cell/shard0/features.npz"), str(tmp_path / "cell/shard1/features.npz"), "--ref-features",
           str(tmp_path / "ref/features.npz"), "--out", str(tmp_path / "fid.json")])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "digits-cnn FID (not Inception)" in out and "(120 vs 1437 samples)" in out
+    assert "KID over all pairs (unbiased, in the kernel's raw units; may be < 0)" in out
+    assert re.search(r"fid bootstrap\.\.\. [0-9.]+ s\nkid\.\.\. [0-9.]+ s\nkid all pairs bootstrap\.\.\. ", err)
     assert "(95% basic bootstrap, centred interval, 200 resamples of the generated samples)" in out
     record = json.loads((tmp_path / "fid.json").read_text())
     assert record["extractor"] == "digits-cnn" and record["n"] == 120 and record["fid"] > 0
@@ -115,7 +121,7 @@ def test_any_sampler_from_the_command_line(tmp_path, capsys):
     main(["time", "digits", str(tmp_path / "t.json"), "--nfe", "9", "--sampler", "heun", "--batch-size", "4",
           "--repeats", "1", "--warmup", "0"])
     assert json.loads((tmp_path / "t.json").read_text())["network_evals"] == 9
-    main(["timing-figure", str(tmp_path / "figure4"), str(tmp_path / "t.json")])  # NFE on the S axis
+    main(["timing-figure", str(tmp_path / "t.json"), str(tmp_path / "figure4")])  # NFE on the S axis
     assert (tmp_path / "figure4.png").stat().st_size > 0
     # Before any network or extractor is loaded.
     for args, message in ((["--nfe", "10", "--sampler", "{name: ddim, params: {eta: -1}}"],
@@ -127,6 +133,22 @@ def test_any_sampler_from_the_command_line(tmp_path, capsys):
                           (["--nfe", "8", "--sampler", "heun", "--spacing", "linear"], "spacing 'linear' is not one")):
         with pytest.raises(SystemExit, match=message):
             main(["sample", "digits", str(tmp_path / "bad"), *args, "--n", "2"])
+
+
+def test_figure_commands_name_a_table_of_the_wrong_kind(tmp_path):
+    (tmp_path / "timing.csv").write_text("dataset,S,device,fast_path,value\ndigits,10,cpu,fp32,0.1\n")
+    for command, what in (("fid-figure", "a FID table"), ("sampler-figure", "a sampler study's table")):
+        with pytest.raises(SystemExit, match=rf"ddim-eval {command}: error: .*timing.csv has no column\(s\) "
+                                             rf"\[.*'metric'.*\]: it is not {what}.*; its columns: \['dataset', 'S'"):
+            main([command, str(tmp_path / "timing.csv"), str(tmp_path / "figure")])
+    assert not list(tmp_path.glob("figure*"))
+
+
+def test_a_split_of_another_shape_than_the_model_is_refused_before_any_work(tmp_path):
+    np.save(tmp_path / "rgb.npy", np.zeros((4, 3, 32, 32), np.uint8))
+    with pytest.raises(SystemExit, match=r"rgb.npy holds images of shape \(3, 32, 32\) \(C, H, W\), but model "
+                                         r"'digits' takes \(1, 8, 8\)"):
+        main(["reconstruct", "digits", str(tmp_path / "rgb.npy"), str(tmp_path / "r.json"), "--steps", "5"])
 
 
 def test_reconstruct_and_time_commands(tmp_path, capsys):
@@ -227,8 +249,18 @@ def test_cuda_without_cuda_fails_before_any_work(tmp_path):
         main(["sample", "digits", str(tmp_path / "cell"), "--nfe", "10", "--n", "4",
               "--extractor", "digits-cnn", "--device", "cuda"])
     assert not (tmp_path / "cell").exists()
-    with pytest.raises(SystemExit, match=r"device 'gpu' is not a torch device; use cpu, cuda or cuda:<index>"):
+
+
+def test_a_bad_device_is_a_usage_error_and_auto_is_the_default(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
         main(["reconstruct", "digits", "x.npy", "r.json", "--steps", "10", "--device", "gpu"])
+    assert e.value.code == 2
+    assert "argument --device: 'gpu' is not a device (did you mean 'cpu'?); allowed: auto, cpu, cuda, cuda:<index>, " \
+           "mps" in capsys.readouterr().err
+    main(["sample", "digits", str(tmp_path / "cell"), "--nfe", "2", "--n", "2"])  # no --device, no --extractor
+    timing = json.loads((tmp_path / "cell/timing.json").read_text())
+    assert timing["device"].startswith("cuda" if torch.cuda.is_available() else "cpu")
+    assert timing["extractor"] == "digits-cnn"  # the digits model's extractor, not Inception
 
 
 def test_inception_offline_from_the_command_line(tmp_path, monkeypatch):
@@ -251,7 +283,7 @@ def test_command_line_conventions(capsys):
     with pytest.raises(SystemExit):
         main(["sample", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "(default: 0)" in help_text and "(default: cpu)" in help_text and "(default: ddim" not in help_text
+    assert "(default: 0)" in help_text and "(default: auto)" in help_text and "(default: ddim" not in help_text
 
 
 def test_every_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, capsys):
@@ -296,7 +328,8 @@ def test_fid_refuses_corrupt_statistics_with_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["sample", "digits", "OUT", "--nfe", "10", "--n", "0"], "argument --n: must be >= 1, got 0"),
+    (["sample", "digits", "OUT", "--nfe", "10", "--n", "0"], "argument --n: must be >= 2 (a covariance needs two "
+                                                             "samples), got 0"),
     (["sample", "digits", "OUT", "--nfe", "0", "--n", "4"], "argument --nfe: must be >= 1, got 0"),
     (["demo", "--out", "OUT", "--steps", "10", "0"], "argument --steps: must be >= 1, got 0"),
     (["sample", "digits", "OUT", "--nfe", "10", "--n", "4", "--shard", "-1"], "argument --shard: must be >= 0, got -1"),
@@ -307,3 +340,15 @@ def test_counts_are_refused_before_any_work(tmp_path, capsys, argv, message):
         main([str(tmp_path / "out") if a == "OUT" else a for a in argv])
     assert e.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["figures", "digits", "out", "--variants", "abc"], "argument --variants: 'abc' is not an eta; allowed: a number "
+                                                        ">= 0 or 'sigma_hat'"),
+    (["demo", "--eta", "-1"], "argument --eta: '-1' is not an eta"),
+    (["sample", "digits", "out", "--nfe", "5", "--n", "1"], "argument --n: must be >= 2 (a covariance needs two"),
+])
+def test_usage_errors_name_the_argument_and_what_is_allowed(capsys, argv, message):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and message in capsys.readouterr().err

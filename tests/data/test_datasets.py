@@ -94,3 +94,13 @@ def test_prepare_cifar10_never_runs_pickled_code(tmp_path):
         pass
     with pytest.raises(ValueError, match="has no cifar-10-batches-py/data_batch_1"):
         cifar10.prepare(tmp_path / "empty.tar.gz", tmp_path / "out")
+
+
+def test_a_damaged_cifar10_archive_names_the_file_and_the_fix(tmp_path):
+    (tmp_path / "cifar-10-python.tar.gz").write_bytes(b"\x1f\x8b" + bytes(200))  # a gzip header, then nothing
+    with pytest.raises(ValueError, match=r"cifar-10-python.tar.gz is not a readable CIFAR-10 archive \(.*\); delete "
+                                         r"it and run `ddim-eval fetch-cifar10` again"):
+        cifar10.prepare(tmp_path / "cifar-10-python.tar.gz", tmp_path / "out")
+    with pytest.raises(FileNotFoundError, match=r"missing.tar.gz does not exist; `ddim-eval fetch-cifar10`"):
+        cifar10.prepare(tmp_path / "missing.tar.gz", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from ddim_eval.experiment.generate import PARTIAL, generate_cell
+from ddim_eval.experiment.generate import generate_cell
+from ddim_eval.io import PARTIAL
 from ddim_eval.metrics.extractors import load_extractor
 from ddim_eval.sampling.run import prepare
 from ddim_eval.sampling.samplers import paper_entry
@@ -97,3 +98,20 @@ def test_progress_made_with_other_settings_is_discarded(tmp_path, capfd):
     _cell(tmp_path / "whole", _smooth, batch_size=5)
     assert (tmp_path / "cell/features.npz").read_bytes() == (tmp_path / "whole/features.npz").read_bytes()
     assert os.listdir(tmp_path / "cell") == os.listdir(tmp_path / "whole")
+
+
+def test_outputs_of_other_settings_are_removed_before_new_work(tmp_path, capfd):
+    """Complete outputs of one setting, then a run of another that stops mid-shard: the old outputs are gone while
+    the new work is unfinished, and merging the folder's statistics is refused until it finishes."""
+    from ddim_eval.cli.main import main
+
+    _cell(tmp_path / "shard0", _smooth, keep_samples=True)
+    with pytest.raises(RuntimeError, match="preempted"):
+        _cell(tmp_path / "shard0", _fails_in_batch_two(), batch_size=5)
+    assert "removing an earlier run's outputs before new work: features.npz, stats.npz, timing.json, samples.npz" \
+        in capfd.readouterr().err
+    assert sorted(os.listdir(tmp_path / "shard0")) == [PARTIAL]
+    (tmp_path / "shard0/stats.npz").write_bytes(b"an old file copied back")
+    with pytest.raises(SystemExit, match=r"shard0/stats.npz: its folder holds unfinished work \(.partial/\)"):
+        main(["merge-stats", str(tmp_path / "shard0/stats.npz"), str(tmp_path / "merged.npz")])
+    assert not (tmp_path / "merged.npz").exists()

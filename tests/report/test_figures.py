@@ -7,7 +7,14 @@ from PIL import Image
 from ddim_eval.experiment.generate import sample_shard
 from ddim_eval.models import eps_model_from_unet, get_model_spec, load_unet
 from ddim_eval.report import showcase
-from ddim_eval.report.figures import rows_figure, samples_figure, save_figure, timing_figure
+from ddim_eval.report.figures import (
+    fid_figure,
+    plain_log_ticks,
+    rows_figure,
+    samples_figure,
+    save_figure,
+    timing_figure,
+)
 from ddim_eval.sampling.run import prepare
 from ddim_eval.sampling.samplers import paper_entry
 
@@ -80,3 +87,25 @@ def test_timing_figure_renders_rows_of_the_timing_table(tmp_path):
     anchors = [xy for label, xy in lines.items() if "measured" not in label]
     assert sorted(xy[-1, 1] for xy in anchors) == [20.0, 1000.0]  # the paper's hours at S = 1000
     check_written(save_figure(fig, tmp_path / "timing"), tmp_path, "timing")
+
+
+def _tick_labels(ax) -> list[str]:
+    ax.figure.canvas.draw()
+    return [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True) if t.get_text()]
+
+
+def test_log_axes_read_plain_numbers():
+    import matplotlib.pyplot as plt
+
+    rows = [{"dataset": "digits", "S": s, "device": "cpu", "fast_path": "fp32", "value": 0.01 * s} for s in (5, 10, 20)]
+    labels = _tick_labels(timing_figure(rows).axes[0])
+    assert "1000" in labels and not any("times" in label or "^" in label for label in labels)
+    fig, ax = plt.subplots()  # a range under a decade: matplotlib labels its minor ticks "5x10^0" by default
+    ax.plot([5, 20], [1, 2])
+    ax.set_xscale("log")
+    assert any("times" in label for label in _tick_labels(ax))
+    plain_log_ticks(ax)
+    assert {"6", "10", "20"} <= set(_tick_labels(ax)) and not any("times" in label for label in _tick_labels(ax))
+    rows = [{"dataset": "digits", "S": s, "variant": "eta=0", "metric": "fid", "value": 9 / s, "ci_low": 8 / s,
+             "ci_high": 10 / s, "extractor": "digits-cnn", "n": 100, "n_boot": 20, "ci_level": 0.95} for s in (5, 10, 20)]
+    assert _tick_labels(fid_figure(rows).axes[0]) == ["5", "10", "20"]  # labelled at the S measured, nowhere else

@@ -79,7 +79,7 @@ def test_bad_eta(eta):
 
 
 def test_eta_too_large():
-    with pytest.raises(ValueError, match=r"eta=3.0 is too large for the step t=900 -> t'=800"):
+    with pytest.raises(ValueError, match=r"eta=3 is too large for the step t=900 -> t'=800 of 10 steps: .* allowed here: eta <= 1.104"):
         sample(EPS, X_T, discrete_grid(ALPHAS, 10), 3.0)
 
 

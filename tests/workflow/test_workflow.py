@@ -21,21 +21,21 @@ from PIL import Image
 
 from ddim_eval.metrics.digits_cnn import PACKAGED_WEIGHTS
 
-from helpers import ROOT, main_install_env
+from helpers import ROOT, fake_nvidia_smi, main_install_env
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow/Snakefile")]
 TEST_DIR = ROOT / ".test"  # the small grid that users run too: its config and a user's sampler module
 SMALL = yaml.safe_load((TEST_DIR / "config/config.yaml").read_text())
 
 
-def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, config: dict, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the workflow in `workdir` with `config`, beside the user's sampler module as in .test/ (the working
     directory is where jobs and the DAG build import it from)."""
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     shutil.copy(TEST_DIR / "user_sampler.py", workdir)
     return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path), "-c", "2", *args],
-                          capture_output=True, text=True, env=main_install_env())
+                          capture_output=True, text=True, env=main_install_env() | (env or {}))
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -224,6 +224,19 @@ def test_demo_config_plans_every_table(tmp_path):
     ({"table1": {"datasets": ["digits"], "steps": [10], "variants": ["sigma"]}},
      r"config: table1.variants\[0\]: 'sigma' is not allowed; allowed: a number or 'sigma_hat'"),
     ({"table2": {"datasets": ["digits"], "steps": [1001]}}, r"table2.steps: \[1001\] exceed T = 1000"),
+    ({"table1": {"datasets": ["digits"], "steps": [10], "variants": [0.0, 50.0]}},
+     r"config: table1.variants\[1\]: dataset 'digits' at S = 10: sampler 'ddim-eta=50.0': eta=50 is too large for "
+     r"the step t=\d+ -> t'=\d+ of 10 steps: sigma\^2 = .* allowed here: eta <= [0-9.]+\n"),
+    ({"table3": {"datasets": ["digits"], "steps": [5, 10], "variants": [1.5]}},
+     r"config: table3.variants\[0\]: dataset 'digits' at S = 5: sampler 'ddim-eta=1.5': eta=1.5 is too large"),
+    ({"samplers": {"datasets": ["digits"], "nfe": [10], "samplers": [{"name": "ddim", "params": {"eta": 3}}]}},
+     r"samplers.samplers: dataset 'digits' at NFE 10: sampler 'ddim-eta=3.0': eta=3 is too large for the step"),
+    ({"device": "foo"}, r"config: device: 'foo' is not a device; allowed: auto, cpu, cuda, cuda:<index>, mps"),
+    ({"device": "cuda0"}, r"config: device: 'cuda0' is not a device \(did you mean 'cuda'\?\)"),
+    ({"extractor": {"name": "digit-cnn"}},
+     r"config: extractor: unknown feature extractor 'digit-cnn' \(did you mean 'digits-cnn'\?\)"),
+    ({"extractor": {"name": "digits-cnn", "layer": "2048"}},
+     r"config: extractor: extractor 'digits-cnn' has no feature layer '2048'; it provides"),
     ({"datasets": {"digits": {"model": "digits", "source": "digits", "reference_split": "train",
                               "spacing": "cosine"}}},
      r"datasets.digits.spacing: spacing 'cosine' is not one of a discrete grid's: \['linear', 'quadratic'"),
@@ -274,6 +287,30 @@ def test_bad_config_fails_before_any_job(tmp_path, edit, message):
     assert result.returncode != 0
     assert re.search(message, result.stdout + result.stderr, re.DOTALL), result.stderr[-2000:]
     assert len(result.stderr.splitlines()) < 15, result.stderr[-3000:]  # the error, not the schema
+    assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
+
+
+@pytest.mark.parametrize("gpus", [1, 2])
+def test_a_local_gpu_run_gets_one_job_per_visible_gpu(tmp_path, gpus):
+    """A CUDA config run here starts at most one GPU job per GPU nvidia-smi lists (tests/experiment/test_devices.py
+    shows Snakemake keeping to that count); the split it asks for is a CPU job, so it runs."""
+    env = {"PATH": fake_nvidia_smi(tmp_path, gpus)}
+    result = snakemake(tmp_path, SMALL | {"device": "cuda"}, "resources/digits/test.npy", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f'Provided resources: gpu=Resource("gpu", {gpus})' in result.stdout + result.stderr
+    (tmp_path / "given").mkdir()
+    given = snakemake(tmp_path / "given", SMALL | {"device": "cuda"}, "resources/digits/test.npy", "--resources",
+                      "gpu=1", env=env)
+    assert 'Provided resources: gpu=Resource("gpu", 1)' in given.stdout + given.stderr  # the user's count wins
+
+
+def test_a_gpu_config_without_a_gpu_is_planned_but_not_run(tmp_path):
+    env = {"PATH": str(tmp_path), "CUDA_VISIBLE_DEVICES": ""}  # no nvidia-smi, no GPU
+    env["PATH"] += os.pathsep + os.environ["PATH"]
+    assert snakemake(tmp_path, SMALL | {"device": "cuda"}, "-n", env=env).returncode == 0
+    result = snakemake(tmp_path, SMALL | {"device": "cuda"}, env=env)
+    assert result.returncode != 0
+    assert "config: device: 'cuda' asks for a GPU, but none is visible here" in result.stderr
     assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
 
 

@@ -87,7 +87,7 @@ rule cell_metrics:
         extras=metric_args(),
         device=DEVICE,
     shell:
-        "({params.cli} merge-stats {output.stats:q} {input.stats:q} && "
+        "({params.cli} merge-stats {input.stats:q} {output.stats:q} && "
         "{params.cli} fid {output.stats:q} {input.ref_stats:q} --features {input.features:q} "
         "--ref-features {input.ref_features:q} {params.intervals} {params.extras} --device {params.device} "
         "--out {output.metrics:q}) > {log:q} 2>&1"

@@ -10,6 +10,8 @@ from snakemake.utils import validate
 from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 from ddim_eval import experiment
+from ddim_eval.experiment import devices
+from ddim_eval.io import check_output
 from ddim_eval.models.fastpath import FLAGS as FAST_PATH_FLAGS
 from ddim_eval.sampling.samplers import LABEL_CHARS
 from ddim_eval.sampling.times import ALL_SPACINGS
@@ -24,6 +26,8 @@ validate(config, "../schemas/config.schema.yaml")
 sys.path.insert(0, os.getcwd())
 try:
     experiment.check_config(config)
+    if workflow.is_main_process:  # jobs that a cluster runs need not import torch-fidelity again
+        experiment.check_extractor(config)
 except ValueError as e:
     raise WorkflowError(f"config: {e}") from None
 
@@ -39,13 +43,37 @@ CACHE = config.get("checkpoint_cache", "resources/checkpoints")
 FETCH = f"DDIM_EVAL_CACHE={shlex.quote(CACHE)} {shlex.quote(PYTHON)} -m ddim_eval.cli"
 DDIM_EVAL = f"DDIM_EVAL_OFFLINE=1 {FETCH}"
 OUT = experiment.run_dir(config)
+# The folders jobs write, checked before any job: a read-only results folder or cache fails here, not after work.
+for _folder, _key in ((OUT, "run"), (CACHE, "checkpoint_cache"), ("resources", "the prepared data (resources/)")):
+    try:
+        check_output(_folder, folder=True)
+    except ValueError as e:
+        raise WorkflowError(f"config: {_key}: {e}") from None
 SHARDS = dict(experiment.shards(config))
+# "auto" means the GPUs of the machine that runs Snakemake (on a cluster, name the device: cuda).
 DEVICE = config.get("device", "cpu")
+if DEVICE == "auto":
+    DEVICE = "cuda" if devices.visible_gpus() else "cpu"
 BATCH = config.get("batch_size", 256)
 # Feature extraction has no measured batch: "auto" is about the sampling network.
 FEATURE_BATCH = 256 if BATCH == "auto" else BATCH
-# One GPU per GPU job: SLURM gets --gpus=1; locally `--resources gpu=<count>` runs that many at once.
+# One GPU per GPU job: SLURM gets --gpus=1. A local run (no --jobs limit on submitted nodes) starts at most one
+# GPU job per visible GPU unless `--resources gpu=<count>` (or the profile) says how many, and each job claims a
+# GPU of its own (ddim_eval.experiment.devices). A plan may be made on any machine; running it locally needs a GPU,
+# checked before any job starts (a count the user gives is trusted: a container may lack nvidia-smi).
 GPU = 1 if DEVICE.startswith("cuda") else 0
+GPU_SLOTS = devices.visible_gpus() if GPU and workflow.nodes is None else 0
+GPU_COUNT_GIVEN = "gpu" in workflow.global_resources
+if GPU_SLOTS and not GPU_COUNT_GIVEN:
+    workflow.register_resource("gpu", GPU_SLOTS)
+
+
+onstart:
+    if GPU and workflow.local_exec and not (GPU_SLOTS or GPU_COUNT_GIVEN):
+        raise WorkflowError(
+            f"config: device: {DEVICE!r} asks for a GPU, but none is visible here (CUDA_VISIBLE_DEVICES, "
+            "nvidia-smi); use device: cpu, run on a GPU machine, or submit with --profile profiles/slurm"
+        )
 
 
 wildcard_constraints:

@@ -15,7 +15,7 @@ rule timing_figure:
         cli=DDIM_EVAL,
         stem=lambda wc, output: output.png.removesuffix(".png"),
     shell:
-        "{params.cli} timing-figure {params.stem:q} {input:q} > {log:q} 2>&1"
+        "{params.cli} timing-figure {input:q} {params.stem:q} > {log:q} 2>&1"
 
 
 rule fid_figure:

@@ -1,0 +1,182 @@
+"""What a workflow config can get wrong beyond its JSON schema, refused while Snakemake builds the DAG (before any
+job), each error naming the config key: unknown datasets and models, S above T, an eta too large for a step of a
+planned grid, a sampler's budget below its order, a device or feature extractor that does not exist.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ddim_eval.experiment.cells import (
+    ALL_TABLES,
+    FID_TABLES,
+    SOURCE_SPLITS,
+    checked_spec,
+    fast_path,
+    image_limits,
+    model_spec,
+    registry,
+    shards,
+    spacing,
+    study_cells,
+    study_samplers,
+)
+from ddim_eval.experiment.devices import check_device_name
+from ddim_eval.sampling.samplers import paper_entry
+from ddim_eval.sampling.times import check_spacing, time_grid
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Raise ValueError naming the key for what the schema cannot see: CUDA graphs without compile, datasets a table
+    names but the config does not define, unregistered models, S above the model's T, an eta too large for a step of
+    a planned grid, splits a source lacks or a table needs, and LSUN without an image limit."""
+    fast_path(config)
+    check_device_name(config.get("device", "cpu"))
+    sizes = [size for _, size in shards(config)]
+    if min(sizes) < 2:
+        raise ValueError(f"shard_size: n_samples = {config['n_samples']} in shards of {config['shard_size']} leaves a "
+                         f"shard of {min(sizes)} sample; a shard's statistics need at least 2 (a covariance): "
+                         "change n_samples or shard_size")
+    models = registry()
+    for name, entry in config["datasets"].items():
+        if entry["model"] not in models:
+            raise ValueError(f"datasets.{name}.model: {entry['model']!r} is not a registered model; registered: "
+                             f"{sorted(models)}")
+        splits = SOURCE_SPLITS.get(entry["source"])
+        for key in ("reference_split", "recon_split"):
+            if splits and entry.get(key) and entry[key] not in splits:
+                raise ValueError(f"datasets.{name}.{key}: source {entry['source']!r} has no split {entry[key]!r}; "
+                                 f"allowed: {list(splits)}")
+        if entry.get("spacing"):
+            try:
+                check_spacing("discrete", entry["spacing"])
+            except ValueError as e:
+                raise ValueError(f"datasets.{name}.spacing: {e}") from None
+        if entry["source"].startswith("lsun_") and not entry.get("max_images"):
+            raise ValueError(f"datasets.{name}.max_images: LSUN needs a limit on the images prepared (the paper's "
+                             "reference is not stated; 50000 matches n_samples; bedroom holds 3 million)")
+    for source in SOURCE_SPLITS:
+        limits = image_limits(config, source)
+        if len(limits) > 1:
+            raise ValueError(f"datasets.*.max_images: datasets with source {source!r} share its prepared files, "
+                             f"so they need one max_images; got {sorted(limits, key=str)}")
+    for key, datasets, steps in _step_lists(config):
+        for dataset in datasets:
+            if dataset not in config["datasets"]:
+                raise ValueError(f"{key.split('.')[0]}.datasets: unknown dataset {dataset!r}; defined under "
+                                 f"datasets: {sorted(config['datasets'])}")
+            T = models[config["datasets"][dataset]["model"]].T
+            too_many = [s for s in steps if s > T]
+            if too_many:
+                raise ValueError(f"{key}: {too_many} exceed T = {T} of dataset {dataset!r}'s model; "
+                                 f"allowed: 1..{T}")
+    _check_variants(config)
+    if config.get("samplers"):
+        _check_study(config)
+    for dataset in config["table2"]["datasets"]:
+        if not config["datasets"][dataset].get("recon_split"):
+            raise ValueError(f"datasets.{dataset}.recon_split: table2 reconstructs {dataset!r}, so it needs a split")
+
+
+def check_extractor(config: dict[str, Any]) -> None:
+    """ValueError when torch-fidelity's registry lacks the config's extractor or its layer (a check of its own:
+    importing torch-fidelity takes seconds)."""
+    from ddim_eval.metrics.extractors import check_extractor as check
+
+    e = config["extractor"]
+    try:
+        check(e["name"], e.get("layer"))
+    except ValueError as error:
+        raise ValueError(f"extractor: {error}") from None
+
+
+def _check_variants(config: dict[str, Any]) -> None:
+    """Each variant of Tables 1 and 3 and of the sample figure, on every step of every grid it is planned on (an eta
+    too large for one step of one S is refused here, not in that cell's jobs)."""
+    f = config["figures"]
+    planned = [(f"{t}.variants", config[t]) for t in FID_TABLES]
+    planned.append(("figures.samples.variants", {"datasets": f["datasets"], **f["samples"]}))
+    for key, part in planned:
+        for i, variant in enumerate(part["variants"]):
+            spec = checked_spec(paper_entry(variant), f"{key}[{i}]")
+            for dataset, steps in ((d, s) for d in part["datasets"] for s in part["steps"]):
+                grid = time_grid(model_spec(config, dataset).alphas_cumprod(), "discrete", steps,
+                                 spacing(config, dataset))
+                try:
+                    spec.check_grid(grid)
+                except ValueError as e:
+                    raise ValueError(f"{key}[{i}]: dataset {dataset!r} at S = {steps}: {e}") from None
+
+
+def _step_lists(config: dict[str, Any]) -> list[tuple[str, list[str], list[int]]]:
+    """(config key, datasets, S values) of every table and figure."""
+    f = config["figures"]
+    study = [("samplers.datasets", config["samplers"]["datasets"], [])] if config.get("samplers") else []
+    return ([(f"{t}.steps", config[t]["datasets"], config[t]["steps"]) for t in ALL_TABLES] + study
+            + [(f"figures.{part}.steps", f["datasets"], f[part]["steps"]) for part in ("samples", "consistency")]
+            + [("figures.interpolation.steps", f["datasets"], [f["interpolation"]["steps"]])])
+
+
+def _check_study(config: dict[str, Any]) -> None:
+    """Sampler names, parameters, spacings and labels, and each NFE budget against each sampler's order."""
+    specs = study_samplers(config)
+    for what in ("label", "key"):
+        names = [getattr(s, what) for s in specs]
+        if len(set(names)) < len(names):
+            raise ValueError(f"samplers.samplers: {what}s {names} repeat; each entry must be another sampler, "
+                             "with its own label")
+    for study in study_cells(config):
+        try:  # the time grid too: a spacing the model's schedule cannot give, or more steps than T, fails here
+            plan = study.sampler.plan(study.budget)
+            grid = time_grid(model_spec(config, study.dataset).alphas_cumprod(), study.sampler.definition.grid,
+                             plan.steps, study.cell.spacing)
+        except ValueError as e:
+            where = "" if str(e).startswith("sampler ") else f"sampler {study.sampler.label!r} at NFE {study.budget}: "
+            raise ValueError(f"samplers.nfe: {where}{e}") from None
+        try:
+            study.sampler.check_grid(grid)
+        except ValueError as e:
+            raise ValueError(f"samplers.samplers: dataset {study.dataset!r} at NFE {study.budget}: {e}") from None
+
+
+
+def load_config(path: str | os.PathLike) -> dict[str, Any]:
+    """A config file's YAML as a mapping; ValueError naming the file, and the line and column of a syntax error
+    (Snakemake's own reading of --configfile names neither)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config file {path} does not exist")
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise ValueError(f"{path}{where}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: a config is a mapping of keys (run: ..., datasets: ...); got "
+                         f"{type(config).__name__}")
+    return config
+
+
+def check_config_file(path: str | os.PathLike, schema_path: str | os.PathLike) -> dict[str, Any]:
+    """A config file checked as the workflow checks it at DAG build (YAML, the schema, its defaults filled in,
+    `check_config`, `check_extractor`); the config, or ValueError with the first problem in one line."""
+    from snakemake.utils import validate
+
+    from ddim_eval.experiment.schema import schema_error
+
+    config = load_config(path)
+    error = schema_error(config, schema_path)
+    if error:
+        raise ValueError(f"{path}: {error}")
+    validate(config, str(schema_path))  # fills the schema's defaults, as the workflow does
+    try:
+        check_config(config)
+        check_extractor(config)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    return config
