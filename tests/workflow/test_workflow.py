@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +24,13 @@ from ddim_eval.metrics.digits_cnn import PACKAGED_WEIGHTS
 
 from helpers import ROOT, fake_nvidia_smi, main_install_env
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow/Snakefile")]
+# Every run here goes through a copy of the checkout's workflow, profiles and configs under a folder whose name holds
+# a space (the rules' script, schema, report and environment paths must survive it); the package is the installed
+# one.
+CHECKOUT = Path(tempfile.mkdtemp(prefix="ddim-eval-tests-")) / "my checkout"
+for _part in ("workflow", "profiles", "config"):
+    shutil.copytree(ROOT / _part, CHECKOUT / _part)
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(CHECKOUT / "workflow/Snakefile")]
 TEST_DIR = ROOT / ".test"  # the small grid that users run too: its config and a user's sampler module
 SMALL = yaml.safe_load((TEST_DIR / "config/config.yaml").read_text())
 
@@ -51,8 +58,9 @@ def job_counts(output: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
-    """The small grid, with every path it writes or reads through a folder whose name holds a space: the working
-    directory, the checkpoint cache and the extractor's weights file (shell lines quote each path)."""
+    """The small grid, with every path it writes or reads through a folder whose name holds a space: the checkout
+    (`CHECKOUT`), the working directory, the checkpoint cache and the extractor's weights file (shell lines quote
+    each path)."""
     workdir = tmp_path_factory.mktemp("work dir")
     (workdir / "my weights").mkdir()
     shutil.copy(PACKAGED_WEIGHTS, workdir / "my weights/digits cnn.safetensors")
@@ -318,7 +326,7 @@ def test_paper_quick_config_plans_cifar10(tmp_path):
     """A CIFAR-10-only config replaces the demo: nothing of digits, its sampler study, FID_inf or precision /
     recall is planned, and keys it leaves out take the schema's defaults."""
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "-p", "--configfile",
-                             str(ROOT / "config/paper-quick.yaml")], capture_output=True, text=True)
+                             str(CHECKOUT / "config/paper-quick.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     # 4 S x eta {0, 1} cells (Table 3's eta = 0 column reuses Table 1's), 2 shards of 5000 each; the checkpoint
     # and the archive are fetched by local rules, once.
@@ -336,7 +344,7 @@ def test_paper_quick_config_plans_cifar10(tmp_path):
 def test_paper_config_plans_the_whole_paper(tmp_path):
     """The README's one-GPU command, planned."""
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "--resources", "gpu=1", "--configfile",
-                             str(ROOT / "config/paper.yaml")], capture_output=True, text=True)
+                             str(CHECKOUT / "config/paper.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     # Table 1: cifar10 + celeba x 5 S x 5 variants = 50 cells; Table 3: 2 LSUN x 4 S x eta {0, 1} = 16 cells;
     # the sampler study: 2 datasets x (9 samplers x 8 NFE + F-PNDM's 4) = 152 cells, of which DDIM at S = 10, 20
@@ -353,8 +361,8 @@ def test_paper_config_plans_the_whole_paper(tmp_path):
 
 def test_the_slurm_profile_plans_a_paper_config(tmp_path):
     """The README's SLURM command, planned (submitting jobs needs a cluster)."""
-    result = subprocess.run([*SNAKEMAKE, "--profile", str(ROOT / "profiles/slurm"), "--directory", str(tmp_path), "-n",
-                             "--configfile", str(ROOT / "config/paper-quick.yaml")], capture_output=True, text=True)
+    result = subprocess.run([*SNAKEMAKE, "--profile", str(CHECKOUT / "profiles/slurm"), "--directory", str(tmp_path), "-n",
+                             "--configfile", str(CHECKOUT / "config/paper-quick.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert job_counts(result.stdout)["sample_shard"] == 16
 
@@ -368,7 +376,7 @@ def test_gpu_rehearsal_config_plans_an_offline_random_weight_run(tmp_path):
     (tmp_path / "resources/rehearsal").mkdir()
     (tmp_path / "resources/rehearsal/inception-random.pth").touch()
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "-p", "--configfile",
-                             str(ROOT / "config/gpu-rehearsal.yaml")], capture_output=True, text=True)
+                             str(CHECKOUT / "config/gpu-rehearsal.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     # Table 1: 2 S x eta {0, 1} = 4 cells x 2 shards; Table 2 at one S; Figure 4 at two.
     assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 4, "reconstruct": 1, "reference_stats": 1,
