@@ -10,69 +10,15 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 from PIL import Image
 
-from ddim_eval.metrics.digits_cnn import PACKAGED_WEIGHTS
-
+from grid_runs import CHECKOUT, SMALL, SNAKEMAKE, job_counts, snakemake, spaced_config
 from helpers import ROOT, fake_nvidia_smi, main_install_env
-
-# Every run here goes through a copy of the checkout's workflow, profiles and configs under a folder whose name holds
-# a space (the rules' script, schema, report and environment paths must survive it); the package is the installed
-# one.
-CHECKOUT = Path(tempfile.mkdtemp(prefix="ddim-eval-tests-")) / "my checkout"
-for _part in ("workflow", "profiles", "config"):
-    shutil.copytree(ROOT / _part, CHECKOUT / _part)
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(CHECKOUT / "workflow/Snakefile")]
-TEST_DIR = ROOT / ".test"  # the small grid that users run too: its config and a user's sampler module
-SMALL = yaml.safe_load((TEST_DIR / "config/config.yaml").read_text())
-
-
-def snakemake(workdir: Path, config: dict, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the workflow in `workdir` with `config`, beside the user's sampler module as in .test/ (the working
-    directory is where jobs and the DAG build import it from)."""
-    path = workdir / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    shutil.copy(TEST_DIR / "user_sampler.py", workdir)
-    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path), "-c", "2", *args],
-                          capture_output=True, text=True, env=main_install_env() | (env or {}))
-
-
-def job_counts(output: str) -> dict[str, int]:
-    lines = output[output.index("Job stats:"):].splitlines()[3:]
-    counts = {}
-    for line in lines:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    """The small grid, with every path it writes or reads through a folder whose name holds a space: the checkout
-    (`CHECKOUT`), the working directory, the checkpoint cache and the extractor's weights file (shell lines quote
-    each path)."""
-    workdir = tmp_path_factory.mktemp("work dir")
-    (workdir / "my weights").mkdir()
-    shutil.copy(PACKAGED_WEIGHTS, workdir / "my weights/digits cnn.safetensors")
-    result = snakemake(workdir, spaced_config(workdir))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return workdir
-
-
-def spaced_config(workdir: Path) -> dict:
-    """The small grid's config with its cache and the extractor's weights under folders named with spaces."""
-    weights = str(workdir / "my weights/digits cnn.safetensors")
-    return SMALL | {"checkpoint_cache": "my cache", "extractor": SMALL["extractor"] | {"weights_path": weights}}
 
 
 def test_small_grid_end_to_end(small_run):
