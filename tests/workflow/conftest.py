@@ -1,15 +1,13 @@
-"""The workflow tests' shared runs: the small grid run once per session (its results are compared with the same
-grid run through SLURM), and a one-node SLURM cluster on this machine."""
+"""The workflow tests' shared run: the small grid, once per session (its results are compared with the same grid run
+through SLURM)."""
 
 import shutil
-import subprocess
 
 import pytest
 
 from ddim_eval.metrics.digits_cnn import PACKAGED_WEIGHTS
 
 from grid_runs import snakemake, spaced_config
-from helpers import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -23,17 +21,3 @@ def small_run(tmp_path_factory):
     result = snakemake(workdir, spaced_config(workdir))
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir
-
-
-@pytest.fixture(scope="session")
-def slurm_cluster():
-    """A one-node SLURM cluster (profiles/slurm/local-cluster.sh: installs slurm-wlm and munge when missing, starts
-    the daemons for this machine's cores and memory). A cluster that cannot start fails the tests with its reason:
-    CI must run them."""
-    script = str(ROOT / "profiles/slurm/local-cluster.sh")
-    started = subprocess.run([script, "start"], capture_output=True, text=True)
-    if started.returncode != 0:
-        pytest.fail(f"the local SLURM cluster did not start:\n{started.stdout}{started.stderr}", pytrace=False)
-    yield
-    stopped = subprocess.run([script, "stop"], capture_output=True, text=True)
-    assert stopped.returncode == 0, stopped.stderr
