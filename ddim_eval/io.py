@@ -25,13 +25,14 @@ def check_output(path: str | os.PathLike, folder: bool = False) -> Path:
     path = Path(path)
     if not folder and path.is_dir():
         raise ValueError(f"{path} is a folder; give the path of the file to write")
-    if path.resolve().is_relative_to(PACKAGE):
+    resolved = path.resolve()
+    if resolved.is_relative_to(PACKAGE):
         raise ValueError(f"{path} lies inside the installed ddim_eval package ({PACKAGE}), whose files are pinned by "
                          "checksums; write it to another folder")
-    existing = next(p for p in [path.resolve(), *path.resolve().parents] if p.exists())
-    folder = existing if existing.is_dir() else existing.parent
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"cannot write {path}: the folder {folder} is not writable")
+    existing = next(p for p in [resolved, *resolved.parents] if p.exists())
+    parent = existing if existing.is_dir() else existing.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write {path}: the folder {parent} is not writable")
     return path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from ddim_eval.models.fastpath import PRECISIONS
@@ -33,28 +34,21 @@ def parse_eta(text: str) -> float | str:
     return value
 
 
-def count(text: str) -> int:
-    """An integer argument >= 0 (a shard index, warm-up runs)."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+def _at_least(name: str, minimum: int, why: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer >= `minimum`, refused before any work (`why` says what the bound is for;
+    `name` is how argparse calls a value that is no integer: "invalid <name> value")."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}{f' ({why})' if why else ''}, got {value}")
+        return value
+    parse.__name__ = name
+    return parse
 
 
-def positive(text: str) -> int:
-    """An integer argument >= 1 (a number of samples, steps or evaluations): refused before any work."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def sample_count(text: str) -> int:
-    """A number of samples whose statistics are written: >= 2, since a covariance needs two."""
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be >= 2 (a covariance needs two samples), got {value}")
-    return value
+count = _at_least("count", 0)  # a shard index, warm-up runs
+positive = _at_least("positive", 1)  # a number of steps, evaluations, repeats
+sample_count = _at_least("sample_count", 2, "a covariance needs two samples")  # samples whose statistics are written
 
 
 def parse_batch_size(text: str) -> int | str:

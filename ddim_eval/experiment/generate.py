@@ -81,7 +81,7 @@ def sample_shard(eps_model: EpsModel, model: str, shard: int, n: int, shape: tup
 
 
 # A shard's final outputs; those of an earlier run are removed before new work starts in the folder.
-OUTPUTS = ("features.npz", "stats.npz", "timing.json", "samples.npz")
+SHARD_FILES = ("features.npz", "stats.npz", "timing.json", "samples.npz")
 
 
 def finished_batches(partial: Path, settings: dict) -> int:
@@ -117,7 +117,7 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
                 "batch_size": batch_size, "device": torch.device(device).type, "fast_path": fast_path,
                 "extractor": extractor.name, "layer": extractor.layer, "keep_samples": keep_samples}
     done = finished_batches(partial, settings)
-    stale = [out_dir / name for name in OUTPUTS if (out_dir / name).exists()]
+    stale = [out_dir / name for name in SHARD_FILES if (out_dir / name).exists()]
     if stale:
         print(f"{out_dir}: removing an earlier run's outputs before new work: {', '.join(p.name for p in stale)}",
               file=sys.stderr)
