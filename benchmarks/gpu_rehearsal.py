@@ -95,7 +95,7 @@ def main() -> None:
         smi = subprocess.Popen(["nvidia-smi", "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,"
                                 "nounits", "-lms", "500"], stdout=open(smi_log, "w"))
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-c", "all",
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow/Snakefile"), "-c", "all",
                              "--configfile", str(CONFIG), *extra, *args.snakemake_args])
     wall = time.perf_counter() - start
     if smi:

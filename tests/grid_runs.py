@@ -22,14 +22,26 @@ TEST_DIR = ROOT / ".test"  # the small grid that users run too: its config and a
 SMALL = yaml.safe_load((TEST_DIR / "config/config.yaml").read_text())
 
 
-def snakemake(workdir: Path, config: dict, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the workflow in `workdir` with `config`, beside the user's sampler module as in .test/ (the working
-    directory is where jobs and the DAG build import it from)."""
+def _command(workdir: Path, config: dict, args: tuple[str, ...]) -> list[str]:
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     shutil.copy(TEST_DIR / "user_sampler.py", workdir)
-    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path), "-c", "2", *args],
-                          capture_output=True, text=True, env=main_install_env() | (env or {}))
+    return [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path), "-c", "2", *args]
+
+
+def snakemake(workdir: Path, config: dict, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the workflow in `workdir` with `config`, beside the user's sampler module as in .test/ (the working
+    directory is where jobs and the DAG build import it from)."""
+    return subprocess.run(_command(workdir, config, args), capture_output=True, text=True,
+                          env=main_install_env() | (env or {}))
+
+
+def start_snakemake(workdir: Path, config: dict, *args: str, env: dict | None = None) -> subprocess.Popen:
+    """`snakemake` started in the background, its output (stdout and stderr) going to `workdir/snakemake.log`."""
+    command = _command(workdir, config, args)
+    with open(workdir / "snakemake.log", "w") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                env=main_install_env() | (env or {}))
 
 
 def job_counts(output: str) -> dict[str, int]:

@@ -41,7 +41,8 @@ def write_summary(config: dict[str, Any], out: str | os.PathLike, path: str | os
     lines += ["## FID over S with intervals", "", "![FID over S](figures/fid.png)", ""]
     if config.get("samplers"):
         lines += _sampler_study(out)
-    lines += ["## Figure 4: hours to sample 50,000 images against S", "", "![Figure 4](figures/timing.png)", ""]
+    if config["timing"]["datasets"]:
+        lines += ["## Figure 4: hours to sample 50,000 images against S", "", "![Figure 4](figures/timing.png)", ""]
     for dataset in config["figures"]["datasets"]:
         for name, title in IMAGE_FIGURES.items():
             lines += [f"## {dataset}: {title}", "", f"![{dataset} {name}](figures/{dataset}/{name}.png)", ""]

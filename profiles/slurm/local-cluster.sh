@@ -29,6 +29,8 @@ install() {
 
 configure() {
     # The node: this machine's cores, and its memory less 1 GiB for the daemons and the test process.
+    # One GPU that is not there (a GRES without a device file): the tests see what a GPU job asks of sbatch; a
+    # job that got it finds no CUDA device.
     local mem=$(( $(free -m | awk '/Mem:/{print $2}') - 1024 ))
     mkdir -p /etc/slurm /run/munge /var/spool/slurmctld /var/spool/slurmd "$LOGS"
     chown munge:munge /run/munge
@@ -52,9 +54,13 @@ SlurmctldLogFile=$LOGS/slurmctld.log
 SlurmdLogFile=$LOGS/slurmd.log
 ReturnToService=2
 MinJobAge=600
-NodeName=localhost CPUs=$(nproc) RealMemory=$mem State=UNKNOWN
+# Start a pending job within a second of resources coming free (the default passes are 60 s and 30 s apart).
+SchedulerParameters=sched_interval=1,bf_interval=1
+GresTypes=gpu
+NodeName=localhost CPUs=$(nproc) RealMemory=$mem Gres=gpu:1 State=UNKNOWN
 PartitionName=main Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
+    echo "NodeName=localhost Name=gpu File=/dev/null" > /etc/slurm/gres.conf
 }
 
 start() {
@@ -77,6 +83,10 @@ start() {
 stop() {
     scancel --user="$(id -un)" > /dev/null 2>&1 || true
     for daemon in slurmd slurmctld; do pkill -x "$daemon" || true; done
+    for _ in $(seq 20); do pgrep -x slurmd > /dev/null || pgrep -x slurmctld > /dev/null || return 0; sleep 0.5; done
+    # A job step still reporting to a stopped controller keeps slurmd waiting: end them all.
+    pkill -9 -x slurmstepd || true
+    for daemon in slurmd slurmctld; do pkill -9 -x "$daemon" || true; done
     for _ in $(seq 20); do pgrep -x slurmd > /dev/null || pgrep -x slurmctld > /dev/null || return 0; sleep 0.5; done
     fail "slurmd or slurmctld did not stop"
 }

@@ -24,12 +24,14 @@ validate(config, "../schemas/config.schema.yaml")
 # A user's sampler module may sit in the working directory: jobs import it from there (`python -m` puts the working
 # directory on sys.path), and so does the check of the study's samplers below.
 sys.path.insert(0, os.getcwd())
-try:
-    experiment.check_config(config)
-    if workflow.is_main_process:  # jobs that a cluster runs need not import torch-fidelity again
+# Checked once, by the Snakemake that plans: each job's own Snakemake (two per SLURM job) reads the same config, and
+# the checks import torch, a user's sampler module and torch-fidelity (seconds per job on a busy node).
+if workflow.is_main_process:
+    try:
+        experiment.check_config(config)
         experiment.check_extractor(config)
-except ValueError as e:
-    raise WorkflowError(f"config: {e}") from None
+    except ValueError as e:
+        raise WorkflowError(f"config: {e}") from None
 
 
 # Every job runs the library's command line in one environment, the interpreter that runs Snakemake or, under

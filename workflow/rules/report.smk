@@ -70,7 +70,7 @@ rule summary:
         rules.tables.output.md,
         rules.tables.output.comparisons,
         rules.fid_figure.output,
-        rules.timing_figure.output,
+        rules.timing_figure.output if config["timing"]["datasets"] else [],
         expand(rules.image_figures.output, dataset=config["figures"]["datasets"]),
         [rules.sampler_study.output.md, rules.sampler_figure.output.png] if config.get("samplers") else [],
     output:
