@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A one-node SLURM cluster on this machine, for the tests (tests/cluster/) and for trying profiles/slurm by hand:
+# A one-node SLURM cluster on this machine, for the tests (tests/conftest.py) and for trying profiles/slurm by hand:
 # Debian's slurm-wlm and munge, installed when missing (root, apt-get), configured for this machine's cores and
 # memory, without systemd and without slurmdbd. Usage:
 #   profiles/slurm/local-cluster.sh start    # install if needed, start munged, slurmctld, slurmd; wait for the node
@@ -58,7 +58,8 @@ MinJobAge=600
 SchedulerParameters=sched_interval=1,bf_interval=1
 GresTypes=gpu
 NodeName=localhost CPUs=$(nproc) RealMemory=$mem Gres=gpu:1 State=UNKNOWN
-PartitionName=main Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+# Up to 4 jobs share a core: the tests' slowed shards, which mostly wait, run beside busy jobs.
+PartitionName=main Nodes=localhost Default=YES MaxTime=INFINITE OverSubscribe=FORCE:4 State=UP
 CONF
     echo "NodeName=localhost Name=gpu File=/dev/null" > /etc/slurm/gres.conf
 }
@@ -70,7 +71,9 @@ start() {
     pgrep -x slurmctld > /dev/null || slurmctld || fail "slurmctld did not start"
     pgrep -x slurmd > /dev/null || slurmd -N localhost || fail "slurmd did not start"
     for _ in $(seq 60); do
-        state=$(sinfo -h -N -o %t 2>/dev/null || true)
+        pgrep -x slurmctld > /dev/null || fail "slurmctld stopped after it started"
+        pgrep -x slurmd > /dev/null || fail "slurmd stopped after it started"
+        state=$(timeout 5 sinfo -h -N -o %t 2>/dev/null || true)
         case "$state" in
             idle*|mix*|alloc*) echo "local-cluster: node localhost $state ($(nproc) CPUs)"; return ;;
             drain*|down*) scontrol update nodename=localhost state=resume > /dev/null 2>&1 || true ;;

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ def _workdir(path: Path) -> Path:
     return path
 
 
+@pytest.mark.usefixtures("interrupted_runs")  # started first, they run beside the grid
 def test_the_small_grid_through_slurm_is_the_local_run(slurm_cluster, small_run, tmp_path):
     workdir = _workdir(tmp_path / "slurm work")
     result = snakemake(workdir, spaced_config(workdir), *on_this_node())
@@ -139,7 +141,7 @@ def _interrupted_run(tmp_path: Path, n_samples: int, shard_size: int, delay: flo
                           env={"SLOW_SAMPLER_SECONDS": str(delay)})
     try:
         interrupt(workdir)
-        run.wait(timeout=600)
+        run.wait(timeout=900)
     finally:
         if run.poll() is None:
             run.send_signal(signal.SIGINT)  # Snakemake cancels its SLURM jobs
@@ -147,6 +149,38 @@ def _interrupted_run(tmp_path: Path, n_samples: int, shard_size: int, delay: flo
     output = (workdir / "snakemake.log").read_text()
     assert run.returncode == 0, output[-3000:]
     return output, workdir, local
+
+
+def _preempt_and_cancel(workdir: Path) -> None:
+    """Shard 0 requeued by SLURM (what preemption in REQUEUE mode does), shard 1 cancelled, each after 2 batches."""
+    for shard, command in ((0, "requeue"), (1, "cancel")):
+        job = _wait_for(lambda: _running_job(workdir, shard, 2), 300, f"shard {shard} with 2 batches done")
+        if command == "requeue":
+            subprocess.run(["scontrol", "requeue", job], check=True)
+            # SLURM holds a requeued job for 2 minutes (its BeginTime, once it is pending again); the test does
+            # not wait for them.
+            _wait_for(lambda: _state(job) == "PENDING", 60, f"job {job} pending after its requeue")
+            subprocess.run(["scontrol", "update", f"jobid={job}", "StartTime=now"], check=True)
+        else:
+            subprocess.run(["scancel", job], check=True)
+
+
+@pytest.fixture(scope="session")  # session: set up before the grid test's other session fixture, the local run
+def interrupted_runs(slurm_cluster, tmp_path_factory):
+    """The two interrupted runs, started by the grid's test: they mostly wait (on sleeps, SLURM's time
+    limit and the plugin's status checks), so they run beside the grid's busy jobs (on the test cluster up to four
+    jobs share a core) instead of after them."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield {
+            # 2 shards of 8 batches of 3 s.
+            "preempted": pool.submit(_interrupted_run, tmp_path_factory.mktemp("preempted"), 80, 40, 0.3,
+                                     _preempt_and_cancel),
+            # 1 shard of 30 batches of 5 s (150 s) with a runtime of 2 minutes: SLURM ends it at the first of its
+            # 30 s checks past 120 s (TIMEOUT), and the retry has at most 35 s of batches left. Run from scratch,
+            # the retry would be killed too.
+            "time limit": pool.submit(_interrupted_run, tmp_path_factory.mktemp("time limit"), 150, 150, 0.5,
+                                      lambda workdir: None, sample_shard={"runtime": 2}),
+        }
 
 
 def _resumed(workdir: Path, shard: int) -> int:
@@ -158,37 +192,22 @@ def _resumed(workdir: Path, shard: int) -> int:
     return recorded
 
 
-def test_a_preempted_or_cancelled_shard_resumes_to_the_same_bytes(slurm_cluster, tmp_path):
-    """Shard 0 is requeued by SLURM (`scontrol requeue`, what preemption in REQUEUE mode does) and shard 1 is
-    cancelled (`scancel`, seen by the plugin as CANCELLED, then submitted again by the profile's `retries`), each
-    after 2 of its 8 batches; both resume after their finished batches, to the uninterrupted bytes."""
-    def interrupt(workdir):
-        for shard, command in ((0, "requeue"), (1, "cancel")):
-            job = _wait_for(lambda: _running_job(workdir, shard, 2), 300, f"shard {shard} with 2 batches done")
-            if command == "requeue":
-                subprocess.run(["scontrol", "requeue", job], check=True)
-                # SLURM holds a requeued job for 2 minutes (its BeginTime, once it is pending again); the test does
-                # not wait for them.
-                _wait_for(lambda: _state(job) == "PENDING", 60, f"job {job} pending after its requeue")
-                subprocess.run(["scontrol", "update", f"jobid={job}", "StartTime=now"], check=True)
-            else:
-                subprocess.run(["scancel", job], check=True)
-
-    output, workdir, local = _interrupted_run(tmp_path, 80, 40, 0.3, interrupt)
+def test_a_preempted_or_cancelled_shard_resumes_to_the_same_bytes(interrupted_runs):
+    """Shard 0 is requeued by SLURM (`scontrol requeue`) and shard 1 is cancelled (`scancel`, seen by the plugin as
+    CANCELLED, then submitted again by the profile's `retries`), each after 2 of its 8 batches; both resume after
+    their finished batches, to the uninterrupted bytes."""
+    output, workdir, local = interrupted_runs["preempted"].result(timeout=900)
     assert "SLURM status is: 'CANCELLED'" in output
     assert all(_resumed(workdir, shard) >= 2 for shard in (0, 1))
     mine, uninterrupted = _shard_outputs(workdir), _shard_outputs(local)
     assert len(mine) == 4 and mine == uninterrupted
 
 
-def test_a_shard_past_its_time_limit_finishes_on_the_retry(slurm_cluster, tmp_path):
-    """A shard of 18 batches of 5 s each, given a runtime of 1 minute: SLURM kills it at its limit (TIMEOUT, at the
-    first of its 30 s checks past 60 s) and the profile's retry finishes the rest (at most 8 batches) in time. Run
-    from scratch, the retry would be killed too."""
-    output, workdir, local = _interrupted_run(tmp_path, 90, 90, 0.5, lambda workdir: None,
-                                              sample_shard={"runtime": 1})
+def test_a_shard_past_its_time_limit_finishes_on_the_retry(interrupted_runs):
+    """A shard of 150 s given 2 minutes: killed by SLURM at its limit (TIMEOUT), finished by the profile's retry."""
+    output, workdir, local = interrupted_runs["time limit"].result(timeout=900)
     assert "SLURM status is: 'TIMEOUT'" in output
-    assert _resumed(workdir, 0) >= 10
+    assert _resumed(workdir, 0) >= 15
     mine, uninterrupted = _shard_outputs(workdir), _shard_outputs(local)
     assert len(mine) == 2 and mine == uninterrupted
 
@@ -203,10 +222,11 @@ def test_a_gpu_job_asks_sbatch_for_one_gpu_with_the_profiles_memory_and_runtime(
     shard = "results/small/cells/digits/linear/NFE5/ddim/shard0/stats.npz"
     run = start_snakemake(workdir, spaced_config(workdir) | {"device": "cuda"}, shard, *on_this_node())
 
-    def submitted():
-        queue = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i %k"], capture_output=True, text=True).stdout
-        return next((job for job, comment in (line.split() for line in queue.splitlines())
-                     if comment == "rule_sample_shard_wildcards_digits_linear_5_ddim_0"), None)
+    def submitted():  # this run's job: its working directory tells it from the grid run's job of the same cell
+        queue = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i|%k|%Z"], capture_output=True, text=True).stdout
+        return next((job for job, comment, folder in (line.split("|") for line in queue.splitlines())
+                     if comment == "rule_sample_shard_wildcards_digits_linear_5_ddim_0" and folder == str(workdir)),
+                    None)
 
     try:
         job = _wait_for(submitted, 120, "sample shard submitted")
