@@ -39,8 +39,9 @@ rule timing:
         results("logs/timing/{dataset}/{spacing}/S{steps}.log"),
     conda:
         ENV
-    # Alone on the machine: a timing shared with other jobs measures them too.
-    threads: workflow.cores
+    # Alone on the machine: a timing shared with other jobs measures them too. Where no cores are given
+    # (`snakemake --report`, which runs no job), 1.
+    threads: workflow._cores or 1
     resources:
         gpu=GPU,
     params:
