@@ -2,7 +2,7 @@
 its own time cap, writing its results under benchmarks/results/ (the device named) as soon as it finishes, so a run
 cut short keeps what finished. A summary of the parts (command, seconds, outcome, files) is rewritten after each one.
 
-Parts, in priority order (full mode: the caps sum to 8 minutes; an H100/H200 needs about that):
+Parts, in priority order (full mode: the caps sum to 8 minutes; not yet run on a GPU):
   gpu-tests   pytest -m gpu (sampling without host syncs, CUDA against CPU in float64, fast paths)
   fast-path   benchmarks/fast_path.py: strict fp32 eager against the fast settings, CIFAR-10 and CelebA networks
   precision   ddim-eval fast-path-check on the CIFAR-10 architecture (random weights, random Inception): how far
@@ -80,7 +80,8 @@ def parts(sizes: Sizes, results: Path, tag: str, work: Path) -> dict[str, tuple[
     d, b = sizes.device, str(sizes.batch)
     random_inception, reference = work / "inception-random.pth", work / "cifar-like-reference"
     figure4 = results / f"figure4_{tag}"
-    timings = [figure4 / f"{net}_S{S}.json" for net in sizes.figure4_networks for S in sizes.figure4_steps]
+    timed = {(net, S): figure4 / f"{net}_S{S}.json" for net in sizes.figure4_networks for S in sizes.figure4_steps}
+    timings = list(timed.values())
     return {
         "gpu-tests": ([[sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider",
                             str(ROOT / "tests/test_gpu.py")]], [results / f"gpu_campaign_{tag}/gpu-tests.log"]),
@@ -97,9 +98,9 @@ def parts(sizes: Sizes, results: Path, tag: str, work: Path) -> dict[str, tuple[
              "--batch-size", b, "--out", str(results / f"precision_cifar10_{tag}.json")]],
             [results / f"precision_cifar10_{tag}.json"]),
         "figure4": ([
-            *([*CLI, "time", net, str(out), "--random-weights", "--nfe", out.stem.split("_S")[1], "--device", d,
+            *([*CLI, "time", net, str(out), "--random-weights", "--nfe", str(S), "--device", d,
                "--batch-size", str(sizes.bedroom_batch if net == "lsun_bedroom" else sizes.batch), "--repeats", "2"]
-              for out in timings for net in [out.stem.split("_S")[0]]),
+              for (net, S), out in timed.items()),
             [*CLI, "timing-figure", *map(str, timings), str(figure4 / "figure4")]],
             [*timings, figure4 / "figure4.png"]),
         "sampler": ([[sys.executable, str(BENCHMARKS / "sampler.py"), "--device", d,
