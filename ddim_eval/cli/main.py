@@ -10,11 +10,11 @@ import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from ddim_eval.cli import config, data, demo, metrics, models, report, sample
+from ddim_eval.cli import config, data, demo, metrics, models, report, sample, score
 from ddim_eval.cli.args import fast_path
 from ddim_eval.io import check_output
 
-GROUPS = (demo, sample, models, data, metrics, report, config)
+GROUPS = (demo, sample, models, data, metrics, score, report, config)
 DEBUG = "DDIM_EVAL_DEBUG"  # set (to anything) for the full traceback of an error
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
 OUTPUTS = ("out", "out_dir", "out_stem")  # the commands' output arguments (a file, a folder, a figure's stem)

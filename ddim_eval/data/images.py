@@ -18,8 +18,13 @@ def check_finite(x: Tensor, what: str = "samples") -> None:
 def to_uint8(x: Tensor) -> Tensor:
     """[-1, 1] floats -> uint8, as torchvision's `save_image`: u = clamp((x + 1) / 2, 0, 1), floor(255 u + 0.5)."""
     check_finite(x)
-    u = ((x.float() + 1) / 2).clamp_(0, 1)
-    return (u * 255 + 0.5).floor_().to(torch.uint8)
+    return unit_to_uint8((x.float() + 1) / 2)
+
+
+def unit_to_uint8(u: Tensor) -> Tensor:
+    """[0, 1] floats -> uint8 as `to_uint8` writes them: floor(255 clamp(u, 0, 1) + 0.5)."""
+    check_finite(u)
+    return (u.float().clamp(0, 1) * 255 + 0.5).floor_().to(torch.uint8)
 
 
 def from_uint8(images: Tensor | np.ndarray) -> Tensor:

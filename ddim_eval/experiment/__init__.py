@@ -1,6 +1,6 @@
 """The experiment: a workflow config's cells, shards, reconstructions and timings and the checks the schema cannot
-make; sampling a cell's shard deterministically; which GPU a job claims; the fast-path check; and the demo world run
-in one process.
+make; sampling a cell's shard deterministically; scoring a user's sample set; which GPU a job claims; the fast-path
+check; and the demo world run in one process.
 
 Names load on first use (lazy_loader), so the workflow's DAG build reads the experiment without torch.
 """
@@ -22,5 +22,6 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "fast_path_check": ["fast_path_check"],
         "generate": ["generate_cell", "initial_noise", "sample_shard", "shard_batches", "shard_seed"],
         "schema": ["schema_error"],
+        "score": ["Reference", "dataset_reference", "file_reference", "score_samples"],
     },
 )

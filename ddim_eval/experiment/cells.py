@@ -117,8 +117,8 @@ def fid_cells(config: dict[str, Any]) -> list[Cell]:
 
 
 def study_samplers(config: dict[str, Any]) -> list[SamplerSpec]:
-    """The sampler study's samplers, checked (a user's function imported, its signature checked); [] without a
-    study."""
+    """The sampler study's samplers, checked (a user's function is imported by `check_config`, not here); [] without
+    a study."""
     study = config.get("samplers") or {"samplers": []}
     return [checked_spec(entry, f"samplers.samplers[{i}]") for i, entry in enumerate(study["samplers"])]
 

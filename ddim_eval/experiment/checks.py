@@ -139,6 +139,10 @@ def _check_study(config: dict[str, Any]) -> None:
             raise ValueError(f"samplers.nfe: {where}{e}") from None
         try:
             study.sampler.check_grid(grid)
+            if study.sampler.is_users:  # its module (which may import torch) is imported by this check alone
+                from ddim_eval.sampling.run import sampling_function
+
+                sampling_function(study.sampler, plan.kwargs)
         except ValueError as e:
             raise ValueError(f"samplers.samplers: dataset {study.dataset!r} at NFE {study.budget}: {e}") from None
 

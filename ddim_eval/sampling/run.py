@@ -3,6 +3,7 @@ give, and its planned keyword arguments; the one object the experiment's shards,
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -12,7 +13,7 @@ import torch
 from torch import Tensor
 
 from ddim_eval.sampling.common import EpsModel
-from ddim_eval.sampling.samplers import SamplerSpec, load_function, sampler_spec
+from ddim_eval.sampling.samplers import SAMPLER_ARGS, SamplerSpec, load_function, sampler_spec
 from ddim_eval.sampling.times import TimeGrid, time_grid
 
 
@@ -45,6 +46,21 @@ def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
 
 
+def sampling_function(spec: SamplerSpec, kwargs: dict[str, Any]) -> Callable:
+    """The function that runs `spec`, imported, and checked to take fn(eps_model, x_T, grid, generator=...,
+    **kwargs) (`kwargs`: its plan's); ValueError saying what is missing. A user's module is imported here, not
+    when its entry becomes a spec: planning a run (every Snakemake job's DAG build) imports no sampler module."""
+    path = spec.definition.function
+    fn = load_function(path)
+    try:
+        inspect.signature(fn).bind(*SAMPLER_ARGS, generator=None, **kwargs)
+    except TypeError as e:
+        raise ValueError(f"sampler function {path!r}{inspect.signature(fn)} cannot be called as "
+                         f"{path.rpartition(':')[2]}(eps_model, x_T, grid, *, generator, "
+                         f"{', '.join(f'{k}=...' for k in kwargs) or 'no parameters'}): {e}") from None
+    return fn
+
+
 def prepare(spec: SamplerSpec | str | dict, budget: int, alphas_cumprod: np.ndarray,
             model_spacing: str = "linear") -> SamplerRun:
     """`spec` (or a config entry for it) with an NFE budget, on the schedule `alphas_cumprod`; its spacing, else
@@ -55,4 +71,4 @@ def prepare(spec: SamplerSpec | str | dict, budget: int, alphas_cumprod: np.ndar
     grid = time_grid(alphas_cumprod, spec.definition.grid, plan.steps, spacing)
     # The official linear tau holds more than S steps when S does not divide T: each extra one costs a step's NFE.
     nfe = plan.nfe + (grid.steps - plan.steps) * plan.nfe_per_step
-    return SamplerRun(spec.label, load_function(spec.definition.function), grid, plan.kwargs, nfe, spacing)
+    return SamplerRun(spec.label, sampling_function(spec, plan.kwargs), grid, plan.kwargs, nfe, spacing)

@@ -13,7 +13,6 @@ config, imported and its signature checked at DAG build (`user_sampler`).
 from __future__ import annotations
 
 import importlib
-import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -169,6 +168,11 @@ class SamplerSpec:
     # or a user sampler's label; it names the cells' folders, so two entries of one sampler share their cells
 
     @property
+    def is_users(self) -> bool:
+        """A user's function (a config entry's `function`), not the registry's."""
+        return SAMPLERS.get(self.definition.name) is not self.definition
+
+    @property
     def title(self) -> str:
         return self.definition.title(self.params)
 
@@ -226,11 +230,16 @@ def _per_step(nfe_per_step: int) -> Callable[[int, dict, str | None], Plan]:
     return plan
 
 
-def load_function(path: str) -> Callable:
-    """The function at "package.module:function"; ValueError saying what is missing."""
+def _module_and_name(path: str) -> tuple[str, str]:
     module, _, attr = path.partition(":") if isinstance(path, str) else ("", "", "")
     if not module or not attr:
         raise ValueError(f"sampler function {path!r} must read 'package.module:function'")
+    return module, attr
+
+
+def load_function(path: str) -> Callable:
+    """The function at "package.module:function"; ValueError saying what is missing."""
+    module, attr = _module_and_name(path)
     try:
         fn = getattr(importlib.import_module(module), attr)
     except ModuleNotFoundError as e:
@@ -242,16 +251,6 @@ def load_function(path: str) -> Callable:
     return fn
 
 
-def check_signature(fn: Callable, params: dict[str, Any], path: str) -> None:
-    """ValueError unless fn can be called as fn(eps_model, x_T, grid, generator=..., **params)."""
-    try:
-        inspect.signature(fn).bind(*SAMPLER_ARGS, generator=None, **params)
-    except TypeError as e:
-        raise ValueError(f"sampler function {path!r}{inspect.signature(fn)} cannot be called as "
-                         f"{path.rpartition(':')[2]}(eps_model, x_T, grid, *, generator, "
-                         f"{', '.join(f'{k}=...' for k in params) or 'no parameters'}): {e}") from None
-
-
 def _user(entry: dict[str, Any]) -> SamplerSpec:
     path, grid = entry["function"], entry.get("grid", "discrete")
     if grid not in GRIDS:
@@ -260,7 +259,7 @@ def _user(entry: dict[str, Any]) -> SamplerSpec:
     if isinstance(per_step, bool) or not isinstance(per_step, int) or per_step < 1:
         raise ValueError(f"sampler {path!r}: nfe_per_step must be a positive integer, got {per_step!r}")
     params = dict(entry.get("params") or {})
-    check_signature(load_function(path), params, path)
+    _module_and_name(path)
     label = check_label(entry.get("label") or path.rpartition(":")[2])
     default_spacing = {"discrete": None, "continuous": "logSNR", "karras": "karras"}[grid]
     definition = SamplerDef(path, path, grid, default_spacing, _per_step(per_step), lambda p: label)

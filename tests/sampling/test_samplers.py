@@ -42,10 +42,6 @@ def test_labels_name_the_sampler_and_its_changed_parameters():
     ({"name": "ddim", "function": "a.b:c"}, r"give either name .* or function"),
     ({"name": "ddim", "label": "a b"}, r"sampler label 'a b' must be"),
     ({"function": "json"}, r"sampler function 'json' must read 'package.module:function'"),
-    ({"function": "json:nothing_here"}, r"module 'json' has no 'nothing_here'"),
-    ({"function": "math:pi"}, r"sampler function 'math:pi' is a float, not a function"),
-    ({"function": f"{__name__}:user_sampler", "params": {"gain": 2, "bias": 1}},
-     r"user_sampler\(eps_model, x_T, grid, \*, generator, gain=..., bias=...\): got an unexpected keyword"),
     ({"function": f"{__name__}:user_sampler", "grid": "sigma"}, r"grid 'sigma' is unknown"),
     ({"name": "unipc", "params": {"order": 2.0}}, r"order: 2.0 is not allowed; allowed: \[1, 2, 3\]"),
     ({"name": "ddim", "label": ".."}, r"sampler label '..' must be .* at least one letter or digit"),
@@ -78,6 +74,19 @@ def test_every_registered_sampler_runs_its_exact_nfe():
             out = run(lambda x, t: calls.append(1) or 0.1 * x, x_T)
             assert len(calls) == run.nfe <= budget and torch.isfinite(out).all(), name
             assert run.describe()["nfe"] == run.nfe and run.describe()["sampler"] == name
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"function": "no_such_module:sampler"}, r"sampler function 'no_such_module:sampler': cannot import"),
+    ({"function": "json:nothing_here"}, r"module 'json' has no 'nothing_here'"),
+    ({"function": "math:pi"}, r"sampler function 'math:pi' is a float, not a function"),
+    ({"function": f"{__name__}:user_sampler", "params": {"gain": 2, "bias": 1}},
+     r"user_sampler\(eps_model, x_T, grid, \*, generator, gain=..., bias=...\): got an unexpected keyword"),
+])
+def test_a_users_function_is_imported_and_checked_when_its_run_is_prepared(entry, message):
+    spec = sampler_spec(entry)  # a spec imports nothing: every Snakemake job's DAG build makes one
+    with pytest.raises(ValueError, match=message):
+        prepare(spec, 10, ALPHAS)
 
 
 def test_a_user_sampler_gets_its_parameters_and_the_grid():
