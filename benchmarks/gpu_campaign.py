@@ -68,7 +68,7 @@ GPU = Sizes("cuda", 256, 10, ("diffusers fp32 eager", "fp32 eager", "tf32", "+ b
             {"gpu-tests": 90, "fast-path": 120, "precision": 75, "figure4": 90, "sampler": 45, "rehearsal": 60})
 # On the CPU, torch.compile takes a minute, bf16 minutes (no native bf16 here) and the bedroom network seconds per
 # image-step: the tiny run leaves them out. Its caps only stop a hung part.
-TINY = Sizes("cpu", 1, 2, ("fp32 eager", "+ channels_last"), ("--channels-last", "--n-boot", "5"), 4, 8,
+TINY = Sizes("cpu", 1, 2, ("fp32 eager", "+ channels_last"), ("--channels-last", "--n-boot", "2"), 4, 8,
              ("cifar10",), (1, 2), 1, (2,),
              ("--train", "16", "--test", "4", "--overrides", str(BENCHMARKS / "gpu_campaign_tiny.yaml"), "--",
               "--config", "device=cpu"), dict.fromkeys(

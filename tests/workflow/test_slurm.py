@@ -1,6 +1,6 @@
 """The workflow through `--profile profiles/slurm` on a one-node SLURM cluster made on this machine
-(`slurm_cluster`): the small grid, every job but the local ones an sbatch job, gives the same bytes as the local run
-(`small_run`); a sample shard preempted, cancelled or killed at its time limit resumes after its last finished batch
+(`slurm_cluster`): the small grid's tables, every job but the local data preparation an sbatch job, are the same
+bytes as the local run's (`small_run`); a sample shard preempted, cancelled or killed at its time limit resumes after its last finished batch
 on SLURM's requeue or the profile's retry, to the same bytes as a shard never interrupted."""
 
 import json
@@ -38,7 +38,10 @@ def on_this_node(**set_resources: dict[str, int]) -> list[str]:
             "--slurm-init-seconds-before-status-checks", "2"]
 
 
-LOCAL_RULES = {"all", "prepare_digits"}  # the workflow's localrules that the small grid runs
+# Every table of the small grid (the rules `tables` and `sampler_study`): every cell's shards and metrics, the
+# reference, reconstruction and timing jobs. The figures and the summary, plain CPU jobs like the tables, are left
+# to the local run (each level of the DAG costs a SLURM run ~15 s of status checks).
+TABLES = ("results/small/tables/table1.csv", "results/small/tables/samplers.csv")
 
 
 def _results(workdir: Path) -> dict[str, bytes]:
@@ -56,15 +59,15 @@ def _workdir(path: Path) -> Path:
 @pytest.mark.usefixtures("interrupted_runs")  # started first, they run beside the grid
 def test_the_small_grid_through_slurm_is_the_local_run(slurm_cluster, small_run, tmp_path):
     workdir = _workdir(tmp_path / "slurm work")
-    result = snakemake(workdir, spaced_config(workdir), *on_this_node())
+    result = snakemake(workdir, spaced_config(workdir), *TABLES, *on_this_node())
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     rules = re.findall(r"^(local)?rule (\w+):", output, re.MULTILINE)
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", output)
-    assert {name for local, name in rules if local} == LOCAL_RULES
+    assert [name for local, name in rules if local] == ["prepare_digits"]
     assert len(submitted) == len([name for local, name in rules if not local]) > 30  # every other job: one sbatch
     mine, local = _results(workdir), _results(small_run)
-    assert len(mine) > 50 and mine.keys() == local.keys()
+    assert len(mine) > 50 and mine.keys() <= local.keys() and set(TABLES) <= mine.keys()
     assert [path for path in mine if mine[path] != local[path]] == []
 
 
