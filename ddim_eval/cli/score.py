@@ -52,7 +52,6 @@ def _score(args: argparse.Namespace) -> None:
     from ddim_eval.io import save_json
 
     samples = open_sample_set(args.samples)  # a bad sample set is refused before anything loads
-    print(f"{args.samples}: {samples.n} images, {samples.found}", file=sys.stderr)
     if Path(args.reference).suffix == ".npz" or Path(args.reference).is_file():
         reference, base, weights = file_reference(args.reference), DEFAULTS, args.weights_path
     else:
@@ -64,6 +63,7 @@ def _score(args: argparse.Namespace) -> None:
         reference = dataset_reference(config, args.config, args.reference, device=args.device,
                                       batch_size=args.batch_size)
         base, weights = config, args.weights_path or config["extractor"].get("weights_path")
+    print(f"{args.samples}: {samples.n} images, {samples.found}", file=sys.stderr)
     record = score_samples(samples, reference, extractor_weights=weights, options=_options(args, base),
                            device=args.device, batch_size=args.batch_size)
     save_json(args.out, record)
