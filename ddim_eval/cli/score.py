@@ -11,9 +11,16 @@ from pathlib import Path
 from ddim_eval.cli.args import add_device_arg, count, positive
 from ddim_eval.cli.config import SCHEMA
 
-# The metrics' options when the reference is a statistics file (with a dataset, its config's): the workflow's defaults.
-DEFAULTS = {"intervals": {"level": 0.95, "n_boot": 200, "seed": 0}, "kid_subsets": 100, "fid_infinity": False,
-            "precision_recall": False}
+OPTIONS = ("intervals", "kid_subsets", "fid_infinity", "precision_recall")  # the config keys of what is measured
+
+
+def _schema_defaults(schema: str) -> dict:
+    """The metrics' options when the reference is a statistics file (with a dataset: its config's): the defaults of
+    the workflow's schema."""
+    import yaml
+
+    properties = yaml.safe_load(Path(schema).read_text())["properties"]
+    return {key: properties[key]["default"] for key in OPTIONS}
 
 
 def _options(args: argparse.Namespace, base: dict) -> dict:
@@ -53,7 +60,7 @@ def _score(args: argparse.Namespace) -> None:
 
     samples = open_sample_set(args.samples)  # a bad sample set is refused before anything loads
     if Path(args.reference).suffix == ".npz" or Path(args.reference).is_file():
-        reference, base, weights = file_reference(args.reference), DEFAULTS, args.weights_path
+        reference, base, weights = file_reference(args.reference), _schema_defaults(args.schema), args.weights_path
     else:
         if not Path(args.config).is_file():
             raise ValueError(f"--reference {args.reference!r} names a dataset of a workflow config, and the config "
