@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -19,6 +20,8 @@ from PIL import Image
 
 from grid_runs import CHECKOUT, SMALL, SNAKEMAKE, job_counts, snakemake, spaced_config
 from helpers import ROOT, fake_nvidia_smi, main_install_env
+
+DDIM_EVAL = [sys.executable, "-m", "ddim_eval.cli"]
 
 
 def test_small_grid_end_to_end(small_run):
@@ -132,6 +135,24 @@ def test_the_install_guard_would_catch_a_missing_report_dependency(small_run, tm
                              "--report", str(tmp_path / "report.html")], capture_output=True, text=True,
                             env=main_install_env(also_absent=("pygments",)))
     assert result.returncode != 0 and "pygments" in result.stdout + result.stderr
+
+
+def test_a_cells_kept_samples_score_the_cells_own_metrics(small_run, tmp_path):
+    """`ddim-eval score` on the samples a cell kept (its shards' samples.npz, in shard order) against the run's
+    dataset gives the cell's metrics.json: FID, FID_inf and KID with the same intervals, precision and recall."""
+    cell = small_run / "results/small/cells/digits/linear/NFE10/ddim"
+    kept = np.concatenate([np.load(cell / f"shard{k}/samples.npz")["images"] for k in (0, 1)])
+    np.save(tmp_path / "kept.npy", kept)
+    scored = subprocess.run([*DDIM_EVAL, "score", str(tmp_path / "kept.npy"), "--reference", "digits", "--config",
+                             str(small_run / "config.yaml"), "--out", str(tmp_path / "score.json")],
+                            cwd=small_run, capture_output=True, text=True, env=main_install_env())
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    assert "computing" not in scored.stderr  # the workflow's reference statistics, found where it keeps them
+    record, metrics = (json.loads(p.read_text()) for p in (tmp_path / "score.json", cell / "metrics.json"))
+    for metric in ("fid", "fid_ci_low", "fid_ci_high", "fid_inf", "fid_inf_ci_low", "fid_inf_ci_high",
+                   "kid_all_pairs", "kid_all_pairs_ci_low", "kid_all_pairs_ci_high", "precision", "recall"):
+        assert record[metric] == pytest.approx(metrics[metric], rel=1e-9, abs=1e-12), metric
+    assert record["n"] == metrics["n"] == 60 and scored.stdout.startswith(f"**{tmp_path / 'kept.npy'}**: FID ")
 
 
 def test_rerun_is_a_no_op(small_run):
