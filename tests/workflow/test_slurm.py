@@ -203,7 +203,7 @@ def test_a_preempted_or_cancelled_shard_resumes_to_the_same_bytes(interrupted_ru
     assert "SLURM status is: 'CANCELLED'" in output
     assert all(_resumed(workdir, shard) >= 2 for shard in (0, 1))
     mine, uninterrupted = _shard_outputs(workdir), _shard_outputs(local)
-    assert len(mine) == 4 and mine == uninterrupted
+    assert len(mine) == 6 and mine == uninterrupted  # 2 shards' features, statistics and kept samples
 
 
 def test_a_shard_past_its_time_limit_finishes_on_the_retry(interrupted_runs):
@@ -212,7 +212,7 @@ def test_a_shard_past_its_time_limit_finishes_on_the_retry(interrupted_runs):
     assert "SLURM status is: 'TIMEOUT'" in output
     assert _resumed(workdir, 0) >= 15
     mine, uninterrupted = _shard_outputs(workdir), _shard_outputs(local)
-    assert len(mine) == 2 and mine == uninterrupted
+    assert len(mine) == 3 and mine == uninterrupted  # its features, statistics and kept samples
 
 
 def test_a_gpu_job_asks_sbatch_for_one_gpu_with_the_profiles_memory_and_runtime(slurm_cluster, tmp_path):
