@@ -52,7 +52,8 @@ def open_sample_set(path: str | os.PathLike) -> SampleSet:
                      "(arr_0, uint8 NHWC) or an .npy array")
 
 
-def _size(shape: tuple[int, int, int]) -> str:
+def image_words(shape: tuple[int, ...]) -> str:
+    """(C, H, W) in words: "32x32 RGB", "8x8 grayscale"."""
     return f"{shape[2]}x{shape[1]} {'RGB' if shape[0] == 3 else 'grayscale'}"
 
 
@@ -94,11 +95,11 @@ def _folder(path: Path) -> SampleSet:
     for file in files[1:]:
         other = _header(file)
         if other != shape:
-            raise ValueError(f"{file} is {_size(other)} but {files[0]} is {_size(shape)}: every image of a sample "
-                             "set must have one size and one colour mode")
+            raise ValueError(f"{file} is {image_words(other)} but {files[0]} is {image_words(shape)}: every image "
+                             "of a sample set must have one size and one colour mode")
     formats = Counter(IMAGE_SUFFIXES[p.suffix.lower()] for p in files)
     found = f"a folder of {' and '.join(f'{count} {kind}' for kind, count in sorted(formats.items()))} images"
-    return SampleSet(path, len(files), shape, f"{found}, {_size(shape)}",
+    return SampleSet(path, len(files), shape, f"{found}, {image_words(shape)}",
                      lambda start, stop: np.stack([_pixels(f) for f in files[start:stop]]))
 
 
@@ -171,7 +172,7 @@ def _array_set(path: Path, shape: tuple[int, ...], dtype: np.dtype, rows: Callab
     def read(start: int, stop: int) -> np.ndarray:
         return np.array(_to_pixels(to_nchw(rows(start, stop)), value_range), order="C")  # a writable copy
 
-    return SampleSet(path, shape[0], image, f"{what}: {layout} {kind}, {_size(image)}", read)
+    return SampleSet(path, shape[0], image, f"{what}: {layout} {kind}, {image_words(image)}", read)
 
 
 def _npy(path: Path) -> SampleSet:

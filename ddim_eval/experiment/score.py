@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ddim_eval.data.sample_sets import SampleSet
+from ddim_eval.data.sample_sets import SampleSet, image_words
 from ddim_eval.experiment.cells import data_path, run_dir
 from ddim_eval.metrics.stats import INCEPTION, FeatureStats
 
@@ -23,10 +23,6 @@ class Reference:
     features: np.ndarray | None  # for KID and precision / recall
     image_shape: tuple[int, int, int] | None  # (C, H, W) of its images, where known
     described: str  # in words, for the protocol
-
-
-def _image_words(shape: tuple[int, ...]) -> str:
-    return f"{shape[2]}x{shape[1]} {'RGB' if shape[0] == 3 else 'grayscale'}"
 
 
 def file_reference(stats_path: str | Path) -> Reference:
@@ -58,11 +54,11 @@ def dataset_reference(config: dict[str, Any], config_path: str, dataset: str, *,
     split_path = Path(data_path(config, dataset, split))
     folder = Path(run_dir(config)) / "reference" / f"{dataset}-{split}"
     e = config["extractor"]
+    images = load_images(split_path) if split_path.is_file() else None  # memory-mapped
     if not ((folder / "stats.npz").is_file() and (folder / "features.npz").is_file()):
-        if not split_path.is_file():
+        if images is None:
             raise ValueError(f"the reference of {dataset!r} needs its prepared {split} split {split_path}, which does "
                              f"not exist: prepare it with `snakemake -c all {split_path}` (or the workflow's run)")
-        images = load_images(split_path)
         print(f"{folder}: the {split} split's statistics are missing; computing them from {split_path}",
               file=sys.stderr)
         extractor = load_extractor(e["name"], e.get("layer"), e.get("weights_path"), device)
@@ -70,7 +66,7 @@ def dataset_reference(config: dict[str, Any], config_path: str, dataset: str, *,
         save_feature_set(folder, features, stats)
     stats = load_stats(folder / "stats.npz", e["name"], e.get("layer"))
     features = load_feature_rows([folder / "features.npz"], stats, folder / "stats.npz")
-    shape = tuple(load_images(split_path).shape[1:]) if split_path.is_file() else None
+    shape = None if images is None else tuple(images.shape[1:])
     return Reference(stats, features, shape, f"{dataset} {split} split ({stats.n} images) of {config_path}, "
                      f"statistics {folder / 'stats.npz'}")
 
@@ -81,11 +77,11 @@ def check_matches(samples: SampleSet, reference: Reference) -> None:
     if ref is None or tuple(samples.shape) == ref:
         return
     if samples.shape[0] != ref[0]:
-        raise ValueError(f"{samples.path}: {_image_words(samples.shape)} samples against a reference of "
-                         f"{_image_words(ref)} images ({reference.described}): score samples of the reference's "
+        raise ValueError(f"{samples.path}: {image_words(samples.shape)} samples against a reference of "
+                         f"{image_words(ref)} images ({reference.described}): score samples of the reference's "
                          "colour mode")
-    raise ValueError(f"{samples.path}: samples of {_image_words(samples.shape)} against a reference of "
-                     f"{_image_words(ref)} images ({reference.described}): FID compares images of one size "
+    raise ValueError(f"{samples.path}: samples of {image_words(samples.shape)} against a reference of "
+                     f"{image_words(ref)} images ({reference.described}): FID compares images of one size "
                      "(resize them as the reference was prepared, or prepare a reference of their size)")
 
 
