@@ -6,7 +6,7 @@ times). Job seconds add up to more than the wall time when jobs run side by side
 
 Usage: python benchmarks/first_command.py [--commit REV] [--out benchmarks/results/first_command_cpu-2core]
 It writes OUT.json and OUT.md, and copies the demo's tables (the expected results the docs show) to
-OUT_{table1,table2,timing,samplers}.md.
+OUT_{table1,table2,timing,samplers,protocol}.md.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def main() -> None:
     out = Path(args.out)
     save_json(out.with_suffix(".json"), result)
     out.with_suffix(".md").write_text(markdown(result))
-    for table in ("table1", "table2", "timing", "samplers"):
+    for table in ("table1", "table2", "timing", "samplers", "protocol"):
         source = clone / f"results/demo/tables/{table}.md"
         if source.is_file():
             shutil.copy(source, f"{out}_{table}.md")

@@ -42,8 +42,10 @@ def _train(args: argparse.Namespace) -> None:
     unet = UNet2DModel(**spec.unet_config())
     ema = train_ddpm(unet, images, spec.alphas_cumprod(), steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                      ema_decay=args.ema_decay, seed=args.seed, device=args.device)
-    path = save_weights(args.out, ema)
-    print(f"{path}: sha256 {file_digest(path, 'sha256')}")
+    for out, model in ((args.out, ema), (args.raw_out, unet)):
+        if out:
+            path = save_weights(out, model)
+            print(f"{path}: sha256 {file_digest(path, 'sha256')}")
 
 
 def _train_digits_cnn(args: argparse.Namespace) -> None:
@@ -72,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="registry name, e.g. digits")
     p.add_argument("data", help="prepared training array (.npy, uint8 NCHW)")
     p.add_argument("out", help="where to write the EMA weights (.safetensors)")
+    p.add_argument("--raw-out", help="where to write the trained weights without EMA too (the demo's digits_no_ema)")
     p.add_argument("--steps", type=positive, default=5000)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)

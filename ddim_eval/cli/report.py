@@ -26,18 +26,18 @@ def _figures(args: argparse.Namespace) -> None:
     alphas, out = spec.alphas_cumprod(), Path(args.out_dir)
     say = lambda what: print(f"{out}: {what}...", file=sys.stderr, flush=True)  # noqa: E731
     say(f"samples ({len(args.sample_steps)} S x {len(args.variants)} variants x {args.n} images)")
-    grid = showcase.sample_grid(eps, spec.name, spec.image_shape, alphas, steps=args.sample_steps,
+    grid = showcase.sample_grid(eps, spec.x_T_name, spec.image_shape, alphas, steps=args.sample_steps,
                                 variants=args.variants, n=args.n, **common)
     labels = [variant_label(v) for v in args.variants]
     save_figure(samples_figure(grid, labels, args.sample_steps, f"{spec.name}: samples from one x_T per S and "
                                                                  f"variant ({common['spacing']} tau)"), out / "samples")
     say(f"consistency ({len(args.consistency_steps)} S x {args.consistency_n} rows)")
-    images = showcase.consistency(eps, spec.name, spec.image_shape, alphas, steps=args.consistency_steps,
+    images = showcase.consistency(eps, spec.x_T_name, spec.image_shape, alphas, steps=args.consistency_steps,
                                   n=args.consistency_n, **common)
     save_figure(rows_figure(images, [f"S={s}" for s in args.consistency_steps],
                             f"{spec.name}: one x_T per row, eta = 0, decoded with S steps"), out / "consistency")
     say(f"interpolation ({args.pairs} pairs x {args.points} points)")
-    images = showcase.interpolation(eps, spec.name, spec.image_shape, alphas, steps=args.interpolation_steps,
+    images = showcase.interpolation(eps, spec.x_T_name, spec.image_shape, alphas, steps=args.interpolation_steps,
                                     pairs=args.pairs, points=args.points, **common)
     alphas_label = [f"{a:.2g}" for a in np.linspace(0, 1, args.points)]
     save_figure(rows_figure(images, alphas_label, f"{spec.name}: slerp between two x_T, eta = 0, "

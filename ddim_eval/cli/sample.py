@@ -35,7 +35,7 @@ def _sample(args: argparse.Namespace) -> None:
     net = network(args, spec)
     describe = {"model": spec.name, "budget": args.nfe, **run.describe(), "n": args.n, "shard": args.shard,
                 "extractor": features.name, "layer": features.layer, "random_weights": args.random_weights}
-    record = generate_cell(net.eps, spec.name, args.out_dir, shape=spec.image_shape, run=run, n=args.n,
+    record = generate_cell(net.eps, spec.x_T_name, args.out_dir, shape=spec.image_shape, run=run, n=args.n,
                            shard=args.shard, extractor=features,
                            batch_size=net.batch_size, device=args.device, fast_path=net.fast.label,
                            keep_samples=args.keep_samples, describe=describe)

@@ -10,6 +10,7 @@ what needs the model and sampler registries.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -27,6 +28,9 @@ COMPARED_TABLES = ("table1", "table2", "table3")
 CELL_DIR = "cells/{dataset}/{spacing}/NFE{budget}/{sampler}"
 RECON_PATH = "recon/{dataset}/{spacing}/S{steps}.json"
 TIMING_PATH = "timing/{dataset}/{spacing}/S{steps}.json"
+# A user's sample set (config `external`) scored as a cell is; the protocol study's record.
+EXTERNAL_PATH = "external/{name}/metrics.json"
+PROTOCOL_PATH = "protocol/study.json"
 # Prepared splits, shared by every run: built-in sources under their own name, hand-prepared ones (source
 # "prepared") under the dataset's name.
 DATA_PATH = "resources/{name}/{split}.npy"
@@ -169,8 +173,30 @@ def sampler_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def study_inputs(config: dict[str, Any], out: str) -> list[str]:
     """Every result file the sampler study's table reads: each cell's metrics and its shard 0 timing (which holds
-    the NFE it ran)."""
-    return [f"{out}/{c.path}/{name}" for c in sampler_cells(config) for name in ("metrics.json", "shard0/timing.json")]
+    the NFE it ran), and the metrics of the user's sample sets it shows."""
+    return ([f"{out}/{c.path}/{name}" for c in sampler_cells(config) for name in ("metrics.json", "shard0/timing.json")]
+            + [f"{out}/{EXTERNAL_PATH.format(name=e['name'])}" for e in external_sets(config, "samplers")])
+
+
+def external_sets(config: dict[str, Any], table: str | None = None) -> list[dict[str, Any]]:
+    """The user's sample sets (config `external`) shown in `table` (default: all), in config order."""
+    return [e for e in config.get("external", []) if table in (None, e["table"])]
+
+
+def protocol_cells(config: dict[str, Any]) -> dict[str, Cell]:
+    """The cells the protocol study reads, by role: "paper" (DDIM, eta = 0, at the study's S and the dataset's
+    spacing: its samples are kept), and where planned "spacing" (the other spacing) and "checkpoint" (the other
+    weights' dataset); {} without a study."""
+    study = config.get("protocol_study")
+    if not study:
+        return {}
+    paper = paper_cell(config, study["dataset"], study["steps"], 0.0)
+    roles = {"paper": paper}
+    if study.get("spacing"):
+        roles["spacing"] = dataclasses.replace(paper, spacing=study["spacing"])
+    if study.get("checkpoint"):
+        roles["checkpoint"] = dataclasses.replace(paper, dataset=study["checkpoint"])
+    return roles
 
 
 def shards(config: dict[str, Any]) -> list[tuple[int, int]]:
@@ -191,8 +217,20 @@ def timing_runs(config: dict[str, Any]) -> list[tuple[str, str, int]]:
     return [(d, spacing(config, d), s) for d in t["datasets"] for s in t["steps"]]
 
 
+def protocol_inputs(config: dict[str, Any], out: str) -> list[str]:
+    """Every cell result the protocol study reads: the paper cell's shards' features (their kept samples.npz beside
+    them are no declared output) and metrics, the other cells' metrics."""
+    roles = protocol_cells(config)
+    if not roles:
+        return []
+    paper = f"{out}/{roles['paper'].path}"
+    return ([f"{paper}/shard{k}/features.npz" for k, _ in shards(config)]
+            + [f"{out}/{cell.path}/metrics.json" for cell in roles.values()])
+
+
 def table_inputs(config: dict[str, Any], out: str) -> list[str]:
     """Every result file the tables read."""
     return ([f"{out}/{c.path}/metrics.json" for c in fid_cells(config)]
+            + [f"{out}/{EXTERNAL_PATH.format(name=e['name'])}" for t in FID_TABLES for e in external_sets(config, t)]
             + [f"{out}/{RECON_PATH.format(dataset=d, spacing=sp, steps=s)}" for d, sp, s in recon_runs(config)]
             + [f"{out}/{TIMING_PATH.format(dataset=d, spacing=sp, steps=s)}" for d, sp, s in timing_runs(config)])

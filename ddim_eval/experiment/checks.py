@@ -19,6 +19,7 @@ from ddim_eval.experiment.cells import (
     fast_path,
     image_limits,
     model_spec,
+    paper_spec,
     registry,
     shards,
     spacing,
@@ -80,6 +81,9 @@ def check_config(config: dict[str, Any]) -> None:
     for dataset in config["table2"]["datasets"]:
         if not config["datasets"][dataset].get("recon_split"):
             raise ValueError(f"datasets.{dataset}.recon_split: table2 reconstructs {dataset!r}, so it needs a split")
+    _check_external(config)
+    if config.get("protocol_study"):
+        _check_protocol_study(config)
 
 
 def check_extractor(config: dict[str, Any]) -> None:
@@ -87,11 +91,72 @@ def check_extractor(config: dict[str, Any]) -> None:
     importing torch-fidelity takes seconds)."""
     from ddim_eval.metrics.extractors import check_extractor as check
 
-    e = config["extractor"]
-    try:
-        check(e["name"], e.get("layer"))
-    except ValueError as error:
-        raise ValueError(f"extractor: {error}") from None
+    study = config.get("protocol_study") or {}
+    for key, e in [("extractor", config["extractor"]),
+                   *((f"protocol_study.extractors[{i}]", e) for i, e in enumerate(study.get("extractors", [])))]:
+        try:
+            check(e["name"], e.get("layer"))
+        except ValueError as error:
+            raise ValueError(f"{key}: {error}") from None
+
+
+def _check_external(config: dict[str, Any]) -> None:
+    """Each user's sample set: a unique name, a dataset its table shows, a variant of that table."""
+    names = [e["name"] for e in config.get("external", [])]
+    for i, e in enumerate(config.get("external", [])):
+        key, table = f"external[{i}]", config.get(e["table"]) or {}
+        if e["name"] in names[:i]:
+            raise ValueError(f"{key}.name: {e['name']!r} names two sample sets; each needs a name of its own")
+        if e["dataset"] not in table.get("datasets", []):
+            raise ValueError(f"{key}.dataset: {e['dataset']!r} is not a dataset of {e['table']} (its datasets: "
+                             f"{table.get('datasets', [])}); the row is scored against that dataset's reference")
+        if "variant" in e:
+            if e["table"] == "samplers":
+                raise ValueError(f"{key}.variant: the sampler study's rows have no variant; it is compared with "
+                                 "the study's first sampler")
+            paper_spec(e["variant"])
+
+
+def _check_protocol_study(config: dict[str, Any]) -> None:
+    """The study's dataset and S, the other spacing, the other weights' dataset (same network, same data, same x_T),
+    the other reference split and the sample counts."""
+    study, datasets = config["protocol_study"], config["datasets"]
+    name = study["dataset"]
+    if name not in datasets:
+        raise ValueError(f"protocol_study.dataset: unknown dataset {name!r}; defined under datasets: "
+                         f"{sorted(datasets)}")
+    spec, entry = model_spec(config, name), datasets[name]
+    if study["steps"] > spec.T:
+        raise ValueError(f"protocol_study.steps: {study['steps']} exceeds T = {spec.T} of {name!r}'s model")
+    if study.get("spacing"):
+        try:
+            check_spacing("discrete", study["spacing"])
+        except ValueError as e:
+            raise ValueError(f"protocol_study.spacing: {e}") from None
+        if study["spacing"] == spacing(config, name):
+            raise ValueError(f"protocol_study.spacing: {study['spacing']!r} is the spacing of {name!r}'s cells "
+                             "already; name the other one (linear or quadratic)")
+    other = study.get("checkpoint")
+    if other:
+        if other not in datasets or other == name:
+            raise ValueError(f"protocol_study.checkpoint: {other!r} is not another dataset of the config (defined: "
+                             f"{sorted(datasets)}); define one whose model is the other weights")
+        twin = model_spec(config, other)
+        same = [(key, datasets[other][key], entry[key]) for key in ("source", "reference_split")
+                if datasets[other][key] != entry[key]]
+        if twin.unet_config() != spec.unet_config() or twin.x_T_name != spec.x_T_name or same:
+            raise ValueError(f"protocol_study.checkpoint: dataset {other!r} (model {twin.name!r}) is not {name!r}'s "
+                             "network with other weights on the same data and x_T (registry key x_T_of; "
+                             f"differences: {same or 'the network or x_T'})")
+    splits = SOURCE_SPLITS.get(entry["source"])
+    ref = study.get("reference_split")
+    if ref and (ref == entry["reference_split"] or (splits and ref not in splits)):
+        raise ValueError(f"protocol_study.reference_split: {ref!r} is not another split of {name!r} (its reference: "
+                         f"{entry['reference_split']!r}; its splits: {list(splits or [])})")
+    too_many = [n for n in study.get("sample_counts", []) if n >= config["n_samples"]]
+    if too_many:
+        raise ValueError(f"protocol_study.sample_counts: {too_many} are not fewer than n_samples = "
+                         f"{config['n_samples']}")
 
 
 def _check_variants(config: dict[str, Any]) -> None:

@@ -105,7 +105,8 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
                   extractor: Extractor, batch_size: int = 256, device: torch.device | str = "cpu",
                   fast_path: str = "fp32", keep_samples: bool = False, progress: bool = True,
                   describe: dict | None = None) -> dict:
-    """Sample shard `shard` (n images) of one cell and write, each atomically, into `out_dir`:
+    """Sample shard `shard` (n images) of one cell, from the x_T drawn for `model` (a registry spec's `x_T_name`), and
+    write, each atomically, into `out_dir`:
     features.npz, stats.npz, timing.json (plus samples.npz, uint8 NCHW, with keep_samples).
 
     Progress is committed batch by batch to `out_dir/.partial/`, and a rerun with the same settings resumes after

@@ -1,6 +1,7 @@
-"""Metrics: torch-fidelity feature extractors (and the demo's digits CNN), streamed float64 feature statistics,
-the Frechet distance, FID and KID, bootstrap intervals (FID of resampled features, FID_inf, paired differences,
-their measured coverage), precision / recall, DDIM reconstruction error (Table 2) and sampling time (Figure 4).
+"""Metrics: torch-fidelity feature extractors (and the demo's digits CNN), streamed float64 feature statistics, the
+Frechet distance, FID and KID, bootstrap intervals (FID of resampled features, FID_inf, paired differences, their
+measured coverage), the protocol study's deviations (JPEG storage, reference subsets, nested sample counts),
+precision / recall, DDIM reconstruction error (Table 2) and sampling time (Figure 4).
 
 Names load on first use (lazy_loader).
 """
@@ -19,6 +20,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "fid_bootstrap": ["fid_replicates", "weighted_fid"],
         "fid_infinity": ["extrapolate", "fid_infinity", "subset_sizes"],
         "kid_bootstrap": ["kid_replicates"],
+        "protocol": ["fid_resampled", "jpeg_roundtrip", "nested_counts", "reference_subset"],
         "reconstruction": ["reconstruction_errors", "summarize"],
         "scores": ["IntervalOptions", "precision_recall", "score_cell"],
         "stats": ["INCEPTION", "FeatureStats", "check_compatible", "from_features", "load_stats", "merge", "merge_all",

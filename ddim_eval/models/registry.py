@@ -22,7 +22,7 @@ LAYOUTS = ("state_dict", "ema_list", "diffusers")
 # A checkpoint_url of PACKAGED means the file ships inside the ddim_eval package, at checkpoint_file.
 PACKAGED = "package"
 _REQUIRED = ("spacing", "checkpoint_url", "checkpoint_file", "layout", "schedule")
-_OPTIONAL = ("unet", "diffusers_unet", "md5", "sha256", "note", "manual", "extractor")
+_OPTIONAL = ("unet", "diffusers_unet", "md5", "sha256", "note", "manual", "extractor", "x_T_of")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,12 @@ class ModelSpec:
     manual: str = ""
     extractor: str | None = None  # the feature extractor its samples are scored with when none is named
     # (None: torch-fidelity's Inception, the paper's)
+    x_T_of: str | None = None  # the model whose x_T its cells start from (other weights of one network share it)
+
+    @property
+    def x_T_name(self) -> str:
+        """The name its cells' x_T is drawn for (`ddim_eval.experiment.generate.shard_seed`)."""
+        return self.x_T_of or self.name
 
     @property
     def T(self) -> int:
@@ -121,7 +127,13 @@ def load_registry(path: str | Path = DEFAULT_REGISTRY, *, check_networks: bool =
     path = Path(path)
     with path.open("rb") as f:
         entries = tomllib.load(f)
-    return {name: _spec(name, entry, path, check_networks) for name, entry in entries.items()}
+    specs = {name: _spec(name, entry, path, check_networks) for name, entry in entries.items()}
+    for spec in specs.values():
+        twin = specs.get(spec.x_T_name)
+        if twin is None or twin.image_shape != spec.image_shape:
+            raise ValueError(f"model {spec.name!r} in {path}: x_T_of {spec.x_T_of!r} is not a registered model of "
+                             f"its image shape {spec.image_shape}")
+    return specs
 
 
 def get_model_spec(name: str, registry: dict[str, ModelSpec] | None = None) -> ModelSpec:

@@ -19,9 +19,11 @@ BASELINE = "eta=0.0"
 INTERVAL_METRICS = ("fid", "fid_inf", "kid_all_pairs", "recon_mse")
 COLUMNS = ["table", "dataset", "metric", "kind", "S", "variant", "vs_S", "vs_variant", "difference", "ci_low",
            "ci_high", "significant", "unpaired_ci_low", "unpaired_ci_high", "ci_level", "n_boot"]
-MARKS = {"variant": "*", "S": "†"}  # the mark an entry gets when it differs from eta = 0 / from the previous S
-MARK_NOTE = ("* differs from eta=0.0 at the same S, † differs from the previous S (paired bootstrap, each "
-             "comparison at the stated level)")
+# The mark an entry gets when it differs from eta = 0 / from the previous S / (a user's sample set) from our cell.
+MARKS = {"variant": "*", "S": "†", "external": "‡"}
+MARK_NOTE = ("* differs from eta=0.0 at the same S, † differs from the previous S (paired bootstrap), ‡ a sample set "
+             "of yours differs from our cell it is compared with (unpaired: no shared x_T); each comparison at the "
+             "stated level")
 
 
 def _pairs(cells: list[tuple[int, str]], baseline: str) -> list[tuple[str, tuple, tuple]]:
@@ -57,13 +59,32 @@ def compare_cells(table: str, records: dict[tuple[str, int, str], dict], level: 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def compare_external(table: str, records: dict[tuple[str, int, str], dict],
+                     external: dict[tuple[str, int, str], tuple[dict, str]], level: float) -> pd.DataFrame:
+    """Each user's sample set, keyed by (dataset, S, name) with (its metrics record, the variant of ours it is
+    compared with), against our entry of that variant at its S where the run has one: unpaired (its samples share
+    no x_T with ours), so the paired interval is left empty and significance is the unpaired interval's."""
+    rows = []
+    for (dataset, s, name), (record, vs) in external.items():
+        ours = records.get((dataset, s, vs))
+        metrics = [m for m in INTERVAL_METRICS if ours and m in record["replicates"] and m in ours["replicates"]]
+        for metric in metrics:
+            first = replicated(record, metric)
+            unpaired = unpaired_difference(first, replicated(ours, metric), level)
+            rows.append({"table": table, "dataset": dataset, "metric": metric, "kind": "external", "S": s,
+                         "variant": name, "vs_S": s, "vs_variant": vs, "difference": unpaired["difference"],
+                         "significant": unpaired["significant"], "unpaired_ci_low": unpaired["ci_low"],
+                         "unpaired_ci_high": unpaired["ci_high"], "ci_level": level, "n_boot": len(first.replicates)})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
 def entry_marks(comparisons: pd.DataFrame, baseline: str = BASELINE) -> dict[tuple[str, str, int, str], str]:
     """(dataset, metric, S, variant) -> its marks: '*' (differs from the baseline, eta = 0) and/or '†' (from the
-    previous S)."""
+    previous S); a user's sample set '‡' (from our cell)."""
     marks: dict[tuple[str, str, int, str], str] = {}
     significant = comparisons[comparisons["significant"].astype(bool)]
     for r in significant.itertuples():
-        if r.kind == "S" or r.vs_variant == baseline:
+        if r.kind in ("S", "external") or r.vs_variant == baseline:
             key = (r.dataset, r.metric, r.S, r.variant)
-            marks[key] = "".join(sorted(marks.get(key, "") + MARKS[r.kind], key="*†".index))
+            marks[key] = "".join(sorted(marks.get(key, "") + MARKS[r.kind], key="*†‡".index))
     return marks

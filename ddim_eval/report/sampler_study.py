@@ -22,7 +22,7 @@ import pandas as pd
 from ddim_eval.experiment import cells
 from ddim_eval.io import atomic_path, load_json
 from ddim_eval.metrics.stats import INCEPTION
-from ddim_eval.report.comparisons import compare_cells, entry_marks
+from ddim_eval.report.comparisons import compare_cells, compare_external, entry_marks
 from ddim_eval.report.tables import PAGE_STYLE, cell_rows
 from ddim_eval.sampling.samplers import SamplerSpec
 
@@ -72,7 +72,17 @@ def collect_study(config: dict[str, Any], out: str, published_path: str | os.Pat
             rows.append(dict(dataset=dataset, sampler=spec.label, title=spec.title, params=json.dumps(spec.params),
                              nfe_budget=budget, nfe=nfe, spacing=cell.spacing, fast_path=fast_path) | row
                         | ({"published_value": value, "published_source": source} if comparable else {}))
-    comparisons = compare_cells("samplers", records, config["intervals"]["level"], baseline=baseline)
+    # A user's sample set: a line of its own (its name as the sampler), compared (unpaired) with the baseline.
+    external = {}
+    for e in cells.external_sets(config, "samplers"):
+        record = load_json(f"{out}/{cells.EXTERNAL_PATH.format(name=e['name'])}")
+        external[e["dataset"], e["S"], e["name"]] = record, baseline
+        rows += [dict(dataset=e["dataset"], sampler=e["name"], title=f"your samples: {e['path']}", params="{}",
+                      nfe_budget=e["S"], nfe=e["S"], spacing="n/a", fast_path="") | row for row in cell_rows(record)]
+    level = config["intervals"]["level"]
+    both = [compare_cells("samplers", records, level, baseline=baseline),
+            compare_external("samplers", records, external, level)]
+    comparisons = pd.concat([c for c in both if len(c)] or both[:1], ignore_index=True)
     return {"samplers": pd.DataFrame(rows, columns=COLUMNS),
             "samplers_comparisons": comparisons.rename(columns=RENAMED)}
 
@@ -109,7 +119,8 @@ def layout(frame: pd.DataFrame, comparisons: pd.DataFrame) -> list[tuple[str, pd
                 f"the generated samples, {int(block['n_boot'].iloc[0])} resamples." if not block["ci_low"].isna().all()
                 else f"Values: {metric} ({block['extractor'].iloc[0]}); no interval.")
         note += (f" Marks: * differs from {baseline} at the same NFE budget, † from the previous budget (paired "
-                 "bootstrap, each comparison at the stated level, no multiplicity correction).")
+                 f"bootstrap), ‡ a sample set of yours differs from {baseline} (unpaired: no shared x_T); each "
+                 "comparison at the stated level, no multiplicity correction.")
         if len(spent):
             note += " Budgets a sampler cannot spend exactly: " + ", ".join(
                 f"{r.sampler} at {r.nfe_budget} makes {r.nfe}" for r in spent.drop_duplicates(

@@ -41,6 +41,9 @@ def write_summary(config: dict[str, Any], out: str | os.PathLike, path: str | os
     lines += ["## FID over S with intervals", "", "![FID over S](figures/fid.png)", ""]
     if config.get("samplers"):
         lines += _sampler_study(out)
+    if config.get("protocol_study"):
+        lines += ["## Why FIDs disagree: the protocol study", "", (out / "tables" / "protocol.md").read_text().strip(),
+                  "", "![The protocol study](figures/protocol.png)", ""]
     if config["timing"]["datasets"]:
         lines += ["## Figure 4: hours to sample 50,000 images against S", "", "![Figure 4](figures/timing.png)", ""]
     for dataset in config["figures"]["datasets"]:
@@ -70,6 +73,10 @@ def _real_differences(comparisons: pd.DataFrame, title: str) -> list[str]:
                 listed = "; ".join(f"{r.variant} S={r.S} vs {r.vs_variant} S={r.vs_S}: {r.difference:+.3g} "
                                    f"[{r.ci_low:.3g}, {r.ci_high:.3g}]" for r in rows.itertuples())
                 lines.append(f"  Not significant among {what}: {listed}.")
+        for r in group[group["kind"] == "external"].itertuples():
+            lines.append(f"  Your sample set {r.variant} vs our {r.vs_variant} at S={r.S} (unpaired: no shared x_T): "
+                         f"{r.difference:+.3g} [{r.unpaired_ci_low:.3g}, {r.unpaired_ci_high:.3g}]"
+                         f"{', significant' if r.significant else ''}.")
         paired = (group["ci_high"] - group["ci_low"]).median()
         unpaired = (group["unpaired_ci_high"] - group["unpaired_ci_low"]).median()
         lines.append(f"  Median interval width: paired {paired:.3g}, unpaired (cells as if independent) "
@@ -97,4 +104,6 @@ def _sampler_study(out: Path) -> list[str]:
 def _used(config: dict[str, Any]) -> set[str]:
     parts = [config[t]["datasets"] for t in TITLES] + [config["figures"]["datasets"]]
     parts += [config["samplers"]["datasets"]] if config.get("samplers") else []
+    parts += [[config["protocol_study"]["dataset"], config["protocol_study"].get("checkpoint") or ""]
+              ] if config.get("protocol_study") else []
     return {d for datasets in parts for d in datasets}

@@ -23,15 +23,16 @@ import pandas as pd
 from ddim_eval.experiment import cells
 from ddim_eval.io import atomic_path, load_json
 from ddim_eval.metrics.stats import INCEPTION
-from ddim_eval.report.comparisons import MARK_NOTE, compare_cells, entry_marks
+from ddim_eval.report.comparisons import MARK_NOTE, compare_cells, compare_external, entry_marks
 from ddim_eval.sampling.samplers import SIGMA_HAT
 from ddim_eval.sampling.times import timesteps
 
 PAPER_TABLES = Path(__file__).with_name("paper_tables.csv")
 TOLERANCE = {"fid": 0.10, "recon_mse": 0.50}
 KEYS = ["table", "dataset", "S", "variant", "metric"]
+# A user's sample set (config `external`) is a row of its own: its name as the variant, its path as sample_set.
 COLUMNS = ["table", "dataset", "S", "variant", "spacing", "n", "distinct_timesteps", "metric", "extractor", "device",
-           "fast_path", "value", "ci_low", "ci_high", "ci_level", "n_boot", "paper_value", "difference"]
+           "fast_path", "value", "ci_low", "ci_high", "ci_level", "n_boot", "sample_set", "paper_value", "difference"]
 NO_INTERVAL = {
     "hours_per_50k": "No interval: a timing is the best of k runs of one batch.",
     **dict.fromkeys(("precision", "recall"), "No interval: torch-fidelity gives precision and recall as single values "
@@ -81,6 +82,23 @@ def _cell_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[st
             for d in t["datasets"] for s in t["steps"] for v in t["variants"]}
 
 
+def external_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[str, int, str], tuple[dict, str]]:
+    """The user's sample sets a table shows, keyed by (dataset, S, name): (metrics record, the label of the variant
+    of ours it is compared with: its `variant`, else the table's baseline)."""
+    return {(e["dataset"], e["S"], e["name"]): (load_json(f"{out}/{cells.EXTERNAL_PATH.format(name=e['name'])}"),
+                                                variant_label(e.get("variant", 0.0)))
+            for e in cells.external_sets(config, table)}
+
+
+def _external_rows(config: dict[str, Any], table: str, external: dict) -> list[dict[str, Any]]:
+    """A table's rows of the user's sample sets: its paper value is the one of the variant it reproduces."""
+    paths = {e["name"]: e["path"] for e in cells.external_sets(config, table)}
+    reproduces = {e["name"]: variant_label(e["variant"]) for e in cells.external_sets(config, table) if "variant" in e}
+    return [dict(dataset=d, S=s, variant=name, spacing="", sample_set=paths[name],
+                 paper_variant=reproduces.get(name, name)) | row
+            for (d, s, name), (record, _) in external.items() for row in cell_rows(record)]
+
+
 def _recon_record(r: dict[str, Any]) -> dict[str, Any]:
     """A Table 2 reconstruction record in the shape of a cell's metrics record, its error named recon_mse."""
     record = {"extractor": "", "n": r["n"], "recon_mse": r["mse"], "fast_path": r["fast_path"]}
@@ -96,12 +114,15 @@ def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str
     comparisons of each table with intervals."""
     tables, comparisons = {}, {}
     fast_path = cells.fast_path(config).label  # every network job of a run runs the network this way
+    level = config["intervals"]["level"]
     for table in cells.FID_TABLES:
-        records = _cell_records(config, out, table)
+        records, external = _cell_records(config, out, table), external_records(config, out, table)
         rows = [dict(dataset=d, S=s, variant=v, spacing=cells.spacing(config, d), fast_path=fast_path) | row
                 for (d, s, v), record in records.items() for row in cell_rows(record)]
+        rows += _external_rows(config, table, external)
         tables[table] = sorted(rows, key=lambda r: CELL_METRICS.index(r["metric"]))  # metric by metric
-        comparisons[f"{table}_comparisons"] = compare_cells(table, records, config["intervals"]["level"])
+        both = [compare_cells(table, records, level), compare_external(table, records, external, level)]
+        comparisons[f"{table}_comparisons"] = pd.concat([c for c in both if len(c)] or both[:1], ignore_index=True)
     path = f"{out}/{cells.RECON_PATH}"
     recon = {(d, sp, s): _recon_record(load_json(path.format(dataset=d, spacing=sp, steps=s)))
              for d, sp, s in cells.recon_runs(config)}
@@ -119,10 +140,15 @@ def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str
 
 def tidy(table: str, records: list[dict[str, Any]], paper: pd.DataFrame) -> pd.DataFrame:
     """One table's records as tidy rows (COLUMNS), beside the paper's value where it is comparable."""
-    frame = pd.DataFrame([{"table": table, "extractor": "", "device": "", "fast_path": ""} | r for r in records],
-                         columns=COLUMNS[:COLUMNS.index("paper_value")]).astype({"n_boot": "Int64"})
-    frame["distinct_timesteps"] = [len(set(timesteps(s, sp))) for s, sp in zip(frame["S"], frame["spacing"])]
-    frame = frame.merge(paper, on=KEYS, how="left")
+    blank = {"table": table, "extractor": "", "device": "", "fast_path": "", "sample_set": ""}
+    frame = pd.DataFrame([blank | r for r in records], columns=[*COLUMNS[:COLUMNS.index("paper_value")],
+                                                                "paper_variant"]).astype({"n_boot": "Int64"})
+    frame["distinct_timesteps"] = [len(set(timesteps(s, sp))) if sp else pd.NA
+                                   for s, sp in zip(frame["S"], frame["spacing"])]
+    # The paper's value of the entry: ours, or the one a user's sample set reproduces.
+    frame["paper_variant"] = frame["paper_variant"].fillna(frame["variant"])
+    frame = frame.merge(paper.rename(columns={"variant": "paper_variant"}),
+                        on=[k if k != "variant" else "paper_variant" for k in KEYS], how="left")
     # FID from another extractor than Inception is another quantity than the paper's.
     frame.loc[(frame["metric"] == "fid") & (frame["extractor"] != INCEPTION), "paper_value"] = None
     frame["difference"] = frame["value"] - frame["paper_value"]
@@ -206,7 +232,7 @@ def comparison_layout(comparisons: pd.DataFrame) -> pd.DataFrame:
         "dataset": c["dataset"], "metric": c["metric"],
         "comparison": [f"{v} S={s} - {vv} S={vs}" for s, v, vs, vv in zip(c["S"], c["variant"], c["vs_S"],
                                                                            c["vs_variant"])],
-        "difference [paired interval]": [f"{d:.3g} [{lo:.3g}, {hi:.3g}]"
+        "difference [paired interval]": [f"{d:.3g} " + ("(unpaired only)" if pd.isna(lo) else f"[{lo:.3g}, {hi:.3g}]")
                                          for d, lo, hi in zip(c["difference"], c["ci_low"], c["ci_high"])],
         "unpaired interval": [f"[{lo:.3g}, {hi:.3g}]" for lo, hi in zip(c["unpaired_ci_low"], c["unpaired_ci_high"])],
         "significant": ["yes" if s else "no" for s in c["significant"]]})

@@ -5,19 +5,25 @@ import pytest
 from ddim_eval.models.registry import get_model_spec, load_registry
 
 FACTS_MD5 = {"cifar10": "1fa350b952534ae442b1d5235cce5cd3", "lsun_bedroom": "1921fa46b66a3665e450e42f36c2720f",
-             "lsun_church": "fdc68a23938c2397caba4a260bc2445f"}
+             "lsun_church": "fdc68a23938c2397caba4a260bc2445f", "cifar10_no_ema": "82ed3067fd1002f5cf4c339fb80c4669"}
 
 
 def test_paper_models_are_registered():
     registry = load_registry()
+    # The demo's weights without EMA, and CIFAR-10's (the protocol study): the same network, drawing its twin's x_T.
+    for twin, of in (("digits_no_ema", "digits"), ("cifar10_no_ema", "cifar10")):
+        assert registry[twin].x_T_name == of and registry[of].x_T_name == of
+        assert registry[twin].unet_config() == registry[of].unet_config()
     assert registry.pop("digits").checkpoint_url == "package"  # the demo world's model, tested with it
-    assert sorted(registry) == ["celeba", "cifar10", "lsun_bedroom", "lsun_church"]
+    assert registry.pop("digits_no_ema").checkpoint_url == "package"
+    assert sorted(registry) == ["celeba", "cifar10", "cifar10_no_ema", "lsun_bedroom", "lsun_church"]
     assert {name: spec.md5 for name, spec in registry.items() if spec.md5} == FACTS_MD5
     assert registry["celeba"].md5 is None and registry["celeba"].sha256 is None  # pinned on first download
     assert registry["celeba"].layout == "ema_list" and registry["celeba"].manual
     # The paper sampled CIFAR-10 with quadratic tau and every other dataset with linear tau.
     assert {name: spec.spacing for name, spec in registry.items()} == {
-        "cifar10": "quadratic", "celeba": "linear", "lsun_bedroom": "linear", "lsun_church": "linear"}
+        "cifar10": "quadratic", "cifar10_no_ema": "quadratic", "celeba": "linear", "lsun_bedroom": "linear",
+        "lsun_church": "linear"}
     assert {spec.image_shape for spec in registry.values()} == {(3, 32, 32), (3, 64, 64), (3, 256, 256)}
     for spec in registry.values():
         assert spec.T == 1000 and spec.alphas_cumprod()[0] == pytest.approx(1 - 1e-4)
@@ -26,7 +32,7 @@ def test_paper_models_are_registered():
 
 
 def test_unknown_model():
-    with pytest.raises(KeyError, match=r"unknown model 'imagenet'; registered: \['celeba', 'cifar10', 'digits'"):
+    with pytest.raises(KeyError, match=r"unknown model 'imagenet'; registered: \['celeba', 'cifar10', 'cifar10_no_ema', 'digits'"):
         get_model_spec("imagenet")
 
 
@@ -57,6 +63,7 @@ unet = {{ ch = 32, ch_mult = [1, 2], num_res_blocks = 1, attn_resolutions = [4],
     (('spacing = "linear"', 'spacing = "linear"\nurl = "x"'), r"unknown keys \['url'\]"),
     (('resolution = 8', 'resolution = 7'), "resolution 7 is not divisible"),
     (('beta_schedule = "linear"', 'beta_schedule = "cosine"'), "beta_schedule 'cosine' is not one of"),
+    (('spacing = "linear"', 'spacing = "linear"\nx_T_of = "n"'), r"x_T_of 'n' is not a registered model of its image"),
 ])
 def test_bad_entries_are_named(tmp_path, edit, message):
     path = tmp_path / "models.toml"

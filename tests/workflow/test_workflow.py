@@ -31,9 +31,11 @@ def test_small_grid_end_to_end(small_run):
         with open(tables / f"{name}.csv", newline="") as f:
             rows[name] = list(csv.DictReader(f))
         assert re.match(r"\| dataset +\| variant +\| S=5 ", (tables / f"{name}.md").read_text())  # padded columns
-    # Tables 1 and 3 hold FID, then (as the small config asks) FID_inf, KID over all pairs, precision and recall.
+    # Tables 1 and 3 hold FID, then (as the small config asks) FID_inf, KID over all pairs, precision and recall;
+    # Table 1 shows a sample set of "yours" (config `external`) too.
     assert [r["metric"] for r in rows["table1"]] == [m for m in ("fid", "fid_inf", "kid_all_pairs", "precision",
-                                                                 "recall") for _ in range(4)]
+                                                                 "recall") for _ in range(5)]
+    rows["table1"] = [r for r in rows["table1"] if r["sample_set"] == ""]
     rows["table1"], rows["table3"] = ([r for r in rows[t] if r["metric"] == "fid"] for t in ("table1", "table3"))
     assert [(r["S"], r["variant"]) for r in rows["table1"]] == [("5", "eta=0.0"), ("5", "sigma_hat"),
                                                                 ("10", "eta=0.0"), ("10", "sigma_hat")]
@@ -47,20 +49,21 @@ def test_small_grid_end_to_end(small_run):
     assert float(rows["table2"][0]["value"]) > float(rows["table2"][1]["value"]) > 0
     assert rows["timing"][0]["device"].startswith("cpu") and float(rows["timing"][0]["value"]) > 0
     shards = sorted(p.parent.name for p in (small_run / "results/small/cells").rglob("shard*/stats.npz"))
-    # 6 distinct paper cells and 4 of the sampler study (Heun and the user's sampler at 2 budgets; its DDIM at the
-    # paper's spacing is the paper's eta = 0 cells), 2 shards each
-    assert len(shards) == 10 * 2 and set(shards) == {"shard0", "shard1"}
+    # 6 distinct paper cells, 4 of the sampler study (Heun and the user's sampler at 2 budgets; its DDIM at the
+    # paper's spacing is the paper's eta = 0 cells) and 2 of the protocol study (the other spacing, the other
+    # weights), 2 shards each
+    assert len(shards) == 12 * 2 and set(shards) == {"shard0", "shard1"}
     html = (tables / "table1.html").read_text()
-    # The paper layout of each of the 5 metrics (a header and 2 variants each) and the paired comparisons (a header
-    # and 4 comparisons for each of FID, FID_inf and KID).
-    assert html.startswith("<!DOCTYPE html>") and html.count("<tr") == 5 * 3 + 1 + 3 * 4 and "digits-cnn" in html
+    # The paper layout of each of the 5 metrics (a header, 2 variants and the user's sample set each) and the
+    # comparisons (a header and 4 paired and 1 unpaired comparisons for each of FID, FID_inf and KID).
+    assert html.startswith("<!DOCTYPE html>") and html.count("<tr") == 5 * 4 + 1 + 3 * 5 and "digits-cnn" in html
     # Every FID and reconstruction error has its interval (the schema's defaults: 95%, 200 resamples).
     for r in rows["table1"] + rows["table2"]:
         assert float(r["ci_low"]) <= float(r["value"]) <= float(r["ci_high"]), r
         assert (r["ci_level"], r["n_boot"]) == ("0.95", "200")
     assert rows["timing"][0]["ci_low"] == ""  # best-of-k wall times: no interval
     with open(tables / "table1_comparisons.csv", newline="") as f:
-        comparisons = [c for c in csv.DictReader(f) if c["metric"] == "fid"]
+        comparisons = [c for c in csv.DictReader(f) if c["metric"] == "fid" and c["kind"] != "external"]
     assert [(c["kind"], c["S"], c["variant"], c["vs_S"], c["vs_variant"]) for c in comparisons] == [
         ("S", "10", "eta=0.0", "5", "eta=0.0"), ("S", "10", "sigma_hat", "5", "sigma_hat"),
         ("variant", "5", "sigma_hat", "5", "eta=0.0"), ("variant", "10", "sigma_hat", "10", "eta=0.0")]
@@ -155,6 +158,58 @@ def test_a_cells_kept_samples_score_the_cells_own_metrics(small_run, tmp_path):
     assert record["n"] == metrics["n"] == 60 and scored.stdout.startswith(f"**{tmp_path / 'kept.npy'}**: FID ")
 
 
+def test_a_sample_set_of_yours_is_a_row_beside_ours(small_run, tmp_path):
+    """The small config's `external` sets (the real test split scored as samples) are rows of Table 1 and of the
+    sampler study with the metrics `ddim-eval score` gives them, compared with our cell unpaired only."""
+    tables = small_run / "results/small/tables"
+    scored = subprocess.run([*DDIM_EVAL, "score", "resources/digits/test.npy", "--reference", "digits", "--config",
+                             str(small_run / "config.yaml"), "--out", str(tmp_path / "score.json")],
+                            cwd=small_run, capture_output=True, text=True, env=main_install_env())
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    score = json.loads((tmp_path / "score.json").read_text())
+    for table, name in (("table1", "test-split"), ("samplers", "test-split-nfe")):
+        with open(tables / f"{table}.csv", newline="") as f:
+            row = next(r for r in csv.DictReader(f) if name in (r.get("variant"), r.get("sampler"))
+                       and r["metric"] == "fid")
+        assert float(row["value"]) == pytest.approx(score["fid"], rel=1e-9) and row["n"] == "360"
+        assert (row["S"] if table == "table1" else row["nfe_budget"]) == "10"
+        with open(tables / f"{table}_comparisons.csv", newline="") as f:
+            compared = [c for c in csv.DictReader(f) if c["kind"] == "external" and c["metric"] == "fid"]
+        assert len(compared) == 1 and compared[0]["ci_low"] == "" and compared[0]["unpaired_ci_low"] != ""
+    assert "test-split" in (tables / "table1.md").read_text() and "(unpaired only)" in (tables / "table1.md").read_text()
+    # Real images are far closer to the reference than 60 samples of 10 steps: the row says so.
+    assert float(row["value"]) < 20
+
+
+def test_the_protocol_study_measures_each_deviation_paired(small_run):
+    """One row per deviation the small config plans, each FID with its interval and its shift with a paired
+    interval; the spacing and weights rows are those cells' own FIDs."""
+    out = small_run / "results/small"
+    study = json.loads((out / "protocol/study.json").read_text())
+    rows = {r["deviation"] + ": " + r["setting"]: r for r in study["rows"]}
+    assert [r["deviation"] for r in study["rows"]] == ["paper's protocol", "reference", "reference", "sample count",
+                                                      "storage", "extractor", "tau spacing", "checkpoint"]
+    paper = study["rows"][0]
+    assert paper["fid"] == pytest.approx(json.loads((out / "cells/digits/linear/NFE10/ddim/metrics.json")
+                                                    .read_text())["fid"], rel=1e-9)
+    for r in study["rows"][1:]:
+        assert r["fid_ci_low"] <= r["fid"] <= r["fid_ci_high"] and r["shift_ci_low"] <= r["shift"] <= r[
+            "shift_ci_high"]
+        if r["deviation"] != "sample count":
+            assert r["shift"] == pytest.approx(r["fid"] - paper["fid"])
+    for role, folder in (("tau spacing", "digits/quadratic"), ("checkpoint", "digits_no_ema/linear")):
+        cell = json.loads((out / f"cells/{folder}/NFE10/ddim/metrics.json").read_text())
+        assert next(r for r in study["rows"] if r["deviation"] == role)["fid"] == pytest.approx(cell["fid"])
+    assert rows["sample count: the first 20 samples instead of all 60"]["n"] == 20
+    assert "fid_inf" in rows["sample count: the first 20 samples instead of all 60"]
+    with open(out / "tables/protocol.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == len(study["rows"])
+    assert (out / "figures/protocol.png").stat().st_size > 10_000
+    summary = (out / "summary.md").read_text()
+    assert "paired" in (out / "tables/protocol.md").read_text() and "(figures/protocol.png)" in summary
+    assert "Your sample set test-split vs our eta=0.0 at S=10 (unpaired" in summary
+
+
 def test_rerun_is_a_no_op(small_run):
     result = snakemake(small_run, spaced_config(small_run))
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
@@ -184,16 +239,17 @@ def test_demo_config_plans_every_table(tmp_path):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n"], capture_output=True, text=True,
                             env=main_install_env())
     assert result.returncode == 0, result.stderr[-3000:]
-    # Table 1: 2 S x 5 variants; the sampler study: 7 samplers x 2 NFE budgets, of which DDIM at 10 is Table 1's.
-    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 23, "prepare_digits": 1, "reconstruct": 2,
-                                         "reference_stats": 1, "sample_shard": 23, "tables": 1, "timing": 2,
+    # Table 1: 2 S x 5 variants; the sampler study: 7 samplers x 2 NFE budgets, of which DDIM at 10 is Table 1's;
+    # the protocol study: the other spacing's and the non-EMA weights' cells (with that dataset's reference).
+    assert job_counts(result.stdout) == {"all": 1, "cell_metrics": 25, "prepare_digits": 1, "reconstruct": 2,
+                                         "reference_stats": 2, "sample_shard": 25, "tables": 1, "timing": 2,
                                          "image_figures": 1, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1,
-                                         "sampler_figure": 1, "summary": 1, "total": 60}
+                                         "sampler_figure": 1, "protocol_study": 1, "summary": 1, "total": 66}
 
 
 @pytest.mark.parametrize("edit, message", [
     ({"table1": {"datasets": ["imagenet"], "steps": [10], "variants": [0.0]}},
-     r"table1.datasets: unknown dataset 'imagenet'; defined under datasets: \['digits'\]"),
+     r"table1.datasets: unknown dataset 'imagenet'; defined under datasets: \['digits', 'digits_no_ema'\]"),
     ({"table1": {"datasets": ["digits"], "steps": [10], "variants": [-0.5]}},
      r"table1.variants\[0\]: sampler 'ddim'.eta: -0.5 is not allowed; allowed: a number >= 0"),
     ({"table1": {"datasets": ["digits"], "steps": [10], "variants": ["sigma"]}},
@@ -256,6 +312,25 @@ def test_demo_config_plans_every_table(tmp_path):
     ({"figures": {"datasets": ["digits"], "samples": {"steps": [5], "variants": [0.0, -1], "n": 2},
                   "consistency": {"steps": [5], "n": 2}, "interpolation": {"steps": 5, "pairs": 1, "points": 3}}},
      r"figures.samples.variants\[1\]: sampler 'ddim'.eta: -1 is not allowed"),
+    ({"external": [{"name": "mine", "path": "nowhere/samples.npz", "dataset": "digits", "table": "table1", "S": 10}]},
+     r"external\[0\].path: nowhere/samples.npz does not exist"),
+    ({"external": [{"name": "mine", "path": "resources/digits/test.npy", "dataset": "cifar10", "table": "table3",
+                    "S": 10}]},
+     r"config: external\[0\].dataset: 'cifar10' is not a dataset of table3 \(its datasets: \['digits'\]\)"),
+    ({"external": [{"name": "mine", "path": "resources/digits/test.npy", "dataset": "digits", "table": "table1",
+                    "S": 10}] * 2}, r"config: external\[1\].name: 'mine' names two sample sets"),
+    ({"external": [{"name": "mine", "path": "x.npz", "dataset": "digits", "table": "table2", "S": 10}]},
+     r"config: external\[0\].table: 'table2' is not one of \['table1', 'table3', 'samplers'\]"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "spacing": "linear"}},
+     r"config: protocol_study.spacing: 'linear' is the spacing of 'digits''s cells already"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "checkpoint": "digits"}},
+     r"config: protocol_study.checkpoint: 'digits' is not another dataset of the config"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "sample_counts": [30, 60]}},
+     r"config: protocol_study.sample_counts: \[60\] are not fewer than n_samples = 60"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "reference_split": "train"}},
+     r"config: protocol_study.reference_split: 'train' is not another split of 'digits'"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "extractors": [{"name": "digit-cnn"}]}},
+     r"config: protocol_study.extractors\[0\]: unknown feature extractor 'digit-cnn'"),
 ])
 def test_bad_config_fails_before_any_job(tmp_path, edit, message):
     result = snakemake(tmp_path, SMALL | edit, "-n")
@@ -316,14 +391,16 @@ def test_paper_config_plans_the_whole_paper(tmp_path):
     # Table 1: cifar10 + celeba x 5 S x 5 variants = 50 cells; Table 3: 2 LSUN x 4 S x eta {0, 1} = 16 cells;
     # the sampler study: 2 datasets x (9 samplers x 8 NFE + F-PNDM's 4) = 152 cells, of which DDIM at S = 10, 20
     # and 50 are Table 1's eta = 0 cells; 10 shards of 5000 each; Table 2: 7 S; Figure 4: 2 datasets x 5 S;
-    # 4 checkpoints; 4 reference sets.
+    # 4 checkpoints; 4 reference sets. The protocol study on CIFAR-10 at S = 100: the linear spacing's cell and the
+    # non-EMA weights' (a fifth checkpoint and reference set).
     assert job_counts(result.stdout) == {
-        "all": 1, "cell_metrics": 212, "download_celeba": 1, "download_cifar10": 1, "download_lsun": 2,
-        "fetch_checkpoint": 4, "fetch_inception": 1, "image_figures": 4, "prepare_celeba": 1, "prepare_cifar10": 1,
-        "prepare_lsun": 2, "reconstruct": 7, "reference_stats": 4, "sample_shard": 2120, "summary": 1, "tables": 1,
-        "timing": 10, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1, "sampler_figure": 1, "total": 2377}
+        "all": 1, "cell_metrics": 214, "download_celeba": 1, "download_cifar10": 1, "download_lsun": 2,
+        "fetch_checkpoint": 5, "fetch_inception": 1, "image_figures": 4, "prepare_celeba": 1, "prepare_cifar10": 1,
+        "prepare_lsun": 2, "reconstruct": 7, "reference_stats": 5, "sample_shard": 2140, "summary": 1, "tables": 1,
+        "timing": 10, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1, "sampler_figure": 1,
+        "protocol_study": 1, "total": 2402}
     plan = (ROOT / "docs/paper.md").read_text()
-    assert "| sample_shard | 2120 |" in plan and "| total | 2377 |" in plan  # the docs' table is this plan
+    assert "| sample_shard | 2140 |" in plan and "| total | 2402 |" in plan  # the docs' table is this plan
 
 
 def test_the_slurm_profile_plans_a_paper_config(tmp_path):

@@ -52,7 +52,7 @@ rule sample_shard:
         batch=sampling_batch,
         fast=fast_path_args(),
         random_weights=random_weights_args,
-        keep="--keep-samples" if config.get("keep_samples") else "",
+        keep=keep_samples_arg,
     # A shard commits its progress batch by batch (shard<k>/.partial/, not an output, so Snakemake keeps it when
     # a job fails or is killed): the rerun resumes after the last finished batch.
     shell:
@@ -91,3 +91,30 @@ rule cell_metrics:
         "{params.cli} fid {output.stats:q} {input.ref_stats:q} --features {input.features:q} "
         "--ref-features {input.ref_features:q} {params.intervals} {params.extras} --device {params.device} "
         "--out {output.metrics:q}) > {log:q} 2>&1"
+
+
+# A user's sample set (config `external`), scored as a cell is: the run's extractor, reference and intervals.
+rule external_metrics:
+    input:
+        samples=lambda wc: EXTERNAL[wc.name]["path"],
+        ref_stats=lambda wc: f"{reference_dir(EXTERNAL[wc.name]['dataset'])}/stats.npz",
+        ref_features=lambda wc: f"{reference_dir(EXTERNAL[wc.name]['dataset'])}/features.npz",
+        weights=EXTRACTOR_WEIGHTS or [],
+    output:
+        results(experiment.EXTERNAL_PATH),
+    log:
+        results("logs/external/{name}.log"),
+    conda:
+        ENV
+    resources:
+        gpu=GPU,
+    params:
+        cli=DDIM_EVAL,
+        intervals=interval_args(),
+        extras=metric_args(),
+        weights=f"--weights-path {shlex.quote(EXTRACTOR_WEIGHTS)}" if EXTRACTOR_WEIGHTS else "",
+        device=DEVICE,
+        batch=FEATURE_BATCH,
+    shell:
+        "{params.cli} score {input.samples:q} --reference {input.ref_stats:q} {params.intervals} {params.extras} "
+        "{params.weights} --device {params.device} --batch-size {params.batch} --out {output:q} > {log:q} 2>&1"

@@ -11,6 +11,7 @@ from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 from ddim_eval import experiment
 from ddim_eval.experiment import devices
+from ddim_eval.experiment.cells import SOURCE_SPLITS
 from ddim_eval.io import check_output
 from ddim_eval.models.fastpath import FLAGS as FAST_PATH_FLAGS
 from ddim_eval.sampling.samplers import LABEL_CHARS
@@ -85,6 +86,7 @@ wildcard_constraints:
     steps="[0-9]+",
     budget="[0-9]+",
     shard="[0-9]+",
+    name="[A-Za-z0-9_.+-]+",
     sampler=f"[{re.escape(''.join(sorted(LABEL_CHARS)))}]+",
 
 
@@ -161,6 +163,31 @@ def sampler_args(wildcards):
     return f"--nfe {wildcards.budget} --sampler {shlex.quote(entry)}"
 
 
+# The cells whose uint8 samples are kept (samples.npz): every cell with keep_samples, else the protocol study's.
+PROTOCOL_CELLS = experiment.protocol_cells(config)
+
+
+def keep_samples_arg(wildcards):
+    study_cell = PROTOCOL_CELLS.get("paper")
+    is_study_cell = study_cell is not None and study_cell.path == experiment.CELL_DIR.format(**wildcards)
+    return "--keep-samples" if config.get("keep_samples") or is_study_cell else ""
+
+
+# The protocol study ({} without one) and the splits it reads: the reference split (other extractors score it) and
+# the other reference split.
+PROTOCOL = config.get("protocol_study") or {}
+
+
+def protocol_splits():
+    entry = config["datasets"][PROTOCOL["dataset"]]
+    splits = [entry["reference_split"]] if PROTOCOL["extractors"] else []
+    return [dataset_split(PROTOCOL["dataset"], s) for s in splits + [PROTOCOL["reference_split"]] if s]
+
+
+# The user's sample sets, by name.
+EXTERNAL = {e["name"]: e for e in experiment.external_sets(config)}
+
+
 def sampling_batch(wildcards):
     """The dataset's sampling batch size (large images need smaller batches), else the config's."""
     return config["datasets"][wildcards.dataset].get("batch_size", BATCH)
@@ -201,6 +228,13 @@ def _check_local_files():
             f"extractor.weights_path: {weights} does not exist (set it to a local copy of the "
             f"extractor's weights, or to null to have the workflow fetch Inception's)"
         )
+    made = {dataset_split(d, s) for d, e in config["datasets"].items() for s in SOURCE_SPLITS.get(e["source"], ())}
+    for i, e in enumerate(experiment.external_sets(config)):
+        if not os.path.exists(e["path"]) and e["path"] not in made:
+            raise WorkflowError(
+                f"external[{i}].path: {e['path']} does not exist (a folder of PNG or JPEG images, an .npz or an .npy "
+                "array of samples; relative paths start at the working directory)"
+            )
     for name, entry in config["datasets"].items():
         if entry["source"] != "prepared":
             continue

@@ -65,6 +65,34 @@ rule sampler_figure:
         "{params.cli} sampler-figure {input:q} {params.stem:q} > {log:q} 2>&1"
 
 
+# Why FIDs disagree (config `protocol_study`): each deviation from the paper's protocol on one cell's kept samples.
+rule protocol_study:
+    input:
+        experiment.protocol_inputs(config, OUT),
+        lambda wc: [f"{reference_dir(PROTOCOL['dataset'])}/{name}" for name in ("stats.npz", "features.npz")],
+        lambda wc: protocol_splits(),
+        EXTRACTOR_WEIGHTS or [],
+    output:
+        json=results(experiment.PROTOCOL_PATH),
+        csv=report(results("tables/protocol.csv"), caption="../report/table_csv.rst", category="Protocol study"),
+        html=report(results("tables/protocol.html"), caption="../report/protocol.rst", category="Protocol study"),
+        md=results("tables/protocol.md"),
+        png=report(results("figures/protocol.png"), caption="../report/protocol_figure.rst", category="Protocol study"),
+        pdf=results("figures/protocol.pdf"),
+    log:
+        results("logs/protocol_study.log"),
+    conda:
+        ENV
+    resources:
+        gpu=GPU,
+    params:
+        device=DEVICE,
+        batch=FEATURE_BATCH,
+        weights=EXTRACTOR_WEIGHTS,
+    script:
+        "../scripts/protocol_study.py"
+
+
 rule summary:
     input:
         rules.tables.output.md,
@@ -73,6 +101,7 @@ rule summary:
         rules.timing_figure.output if config["timing"]["datasets"] else [],
         expand(rules.image_figures.output, dataset=config["figures"]["datasets"]),
         [rules.sampler_study.output.md, rules.sampler_figure.output.png] if config.get("samplers") else [],
+        [rules.protocol_study.output.md, rules.protocol_study.output.png] if PROTOCOL else [],
     output:
         results("summary.md"),
     log:

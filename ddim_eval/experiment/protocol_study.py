@@ -1,0 +1,185 @@
+"""The protocol study of a run: the FID shift of each common deviation from the paper's protocol, measured on the
+kept samples of one cell (config `protocol_study`), each with a paired bootstrap interval (`metrics.protocol`).
+
+The paper's protocol is the run's: the samples as uint8 (lossless), all n of them, against the whole reference
+split, through the run's extractor. Each deviation changes one thing: the reference (another split, fewer images),
+the sample count (the first k samples, with FID_inf beside each count), the storage (JPEG), the extractor, or (cells
+of their own from the same x_T, paired as the tables' cells are) the tau spacing and the weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ddim_eval.experiment.cells import data_path, protocol_cells, shards
+from ddim_eval.io import load_json, load_npz
+from ddim_eval.metrics.bootstrap import Replicated, paired_difference, replicated, resample_counts
+
+PAPER = "paper's protocol"
+
+
+def _row(deviation: str, setting: str, value: Replicated, paper: Replicated, level: float, **extra: Any) -> dict:
+    """A row of the study: the FID under the deviation with its interval, and its shift from the paper's protocol
+    with the paired interval."""
+    low, high = value.interval(level)
+    row = {"deviation": deviation, "setting": setting, "fid": value.value, "fid_ci_low": low, "fid_ci_high": high}
+    if deviation != PAPER:
+        shift = paired_difference(value, paper, level)
+        row |= {"shift": shift["difference"], "shift_ci_low": shift["ci_low"], "shift_ci_high": shift["ci_high"],
+                "significant": shift["significant"]}
+    return row | extra
+
+
+class _Study:
+    """The study cell's samples and features, the reference, and the extractor, loaded once."""
+
+    def __init__(self, config: dict[str, Any], out: str, device: torch.device | str, batch_size: int,
+                 weights_path: str | None) -> None:
+        from ddim_eval.metrics.extractors import load_extractor
+        from ddim_eval.metrics.features import load_feature_rows
+        from ddim_eval.metrics.stats import load_stats
+
+        self.config, self.out, self.device, self.batch_size = config, out, device, batch_size
+        study, self.cells = config["protocol_study"], protocol_cells(config)
+        cell = Path(out) / self.cells["paper"].path
+        self.record = load_json(cell / "metrics.json")
+        parts = [cell / f"shard{k}" for k, _ in shards(config)]
+        missing = [str(p / "samples.npz") for p in parts if not (p / "samples.npz").is_file()]
+        if missing:
+            raise ValueError(f"the protocol study needs the study cell's kept samples; missing {missing} (sampled "
+                             "before the study was planned: delete the cell's folder and rerun)")
+        self.samples = np.concatenate([load_npz(p / "samples.npz", ("images",), "kept samples")["images"]
+                                       for p in parts])
+        self.stats = load_stats(cell / "stats.npz")
+        self.features = load_feature_rows([p / "features.npz" for p in parts], self.stats, cell / "stats.npz")
+        entry = config["datasets"][study["dataset"]]
+        ref_dir = Path(out) / "reference" / f"{study['dataset']}-{entry['reference_split']}"
+        self.ref = load_stats(ref_dir / "stats.npz", self.stats.extractor, self.stats.layer)
+        self.ref_features = load_feature_rows([ref_dir / "features.npz"], self.ref, ref_dir / "stats.npz")
+        self.ref_images_path = data_path(config, study["dataset"], entry["reference_split"])
+        e = config["extractor"]
+        self.extractor = load_extractor(e["name"], e.get("layer"), weights_path, device)
+        i = config["intervals"]
+        self.level, self.n_boot, self.seed = i["level"], i["n_boot"], i["seed"]
+        self.counts = resample_counts(len(self.features), self.n_boot, self.seed)
+
+    def features_of(self, images: np.ndarray, extractor: Any = None) -> np.ndarray:
+        from ddim_eval.metrics.features import batches, extract
+
+        return extract(extractor or self.extractor, batches(images, self.batch_size), total=len(images),
+                       progress=False)[0]
+
+    def fid(self, features: np.ndarray, ref: Any, counts: np.ndarray | None = None) -> Replicated:
+        from ddim_eval.metrics.protocol import fid_resampled
+
+        return fid_resampled(features, ref, self.counts if counts is None else counts, self.seed, device=self.device)
+
+
+def _reference_rows(s: _Study, paper: Replicated) -> list[dict]:
+    from ddim_eval.data.arrays import load_images
+    from ddim_eval.metrics.protocol import reference_subset
+    from ddim_eval.metrics.stats import from_features
+
+    study, rows = s.config["protocol_study"], []
+    other = study.get("reference_split")
+    if other:
+        images = load_images(data_path(s.config, study["dataset"], other))
+        ref = from_features(s.features_of(images), s.ref.extractor, s.ref.layer)
+        rows.append(_row("reference", f"{other} split ({ref.n} images) instead of the {s.ref.n}",
+                         s.fid(s.features, ref), paper, s.level, n_ref=ref.n))
+    for size in study.get("reference_sizes", []):
+        ref = reference_subset(s.ref_features, size, s.seed, s.ref.extractor, s.ref.layer)
+        rows.append(_row("reference", f"{size} random reference images of the {s.ref.n}", s.fid(s.features, ref),
+                         paper, s.level, n_ref=size))
+    return rows
+
+
+def _count_rows(s: _Study, paper: Replicated) -> list[dict]:
+    """FID of the first k samples against all n, paired by a stratified resample; FID_inf of each beside it."""
+    from ddim_eval.metrics.protocol import nested_counts
+
+    n, rows = len(s.features), []
+    for k in s.config["protocol_study"].get("sample_counts", []):
+        counts = nested_counts(n, k, s.n_boot, s.seed)
+        whole = s.fid(s.features, s.ref, counts)
+        # Paired with the whole set through the stratified resamples, whatever its own n.
+        subset = dataclasses.replace(s.fid(s.features[:k], s.ref, counts[:, :k]), n=n)
+        rows.append(_row("sample count", f"the first {k} samples instead of all {n}", subset, whole, s.level,
+                         n=k, **_fid_inf(s, s.features[:k])))
+    return rows
+
+
+def _fid_inf(s: _Study, features: np.ndarray) -> dict[str, float]:
+    """FID_inf of these samples with its interval, where the study has sample counts (else {})."""
+    from ddim_eval.metrics.fid_infinity import fid_infinity
+
+    if not s.config["protocol_study"].get("sample_counts"):
+        return {}
+    inf, _ = fid_infinity(features, s.ref, n_boot=s.n_boot, seed=s.seed, device=s.device)
+    low, high = inf.interval(s.level)
+    return {"fid_inf": inf.value, "fid_inf_ci_low": low, "fid_inf_ci_high": high}
+
+
+def _storage_rows(s: _Study, paper: Replicated) -> list[dict]:
+    from ddim_eval.metrics.protocol import jpeg_roundtrip
+
+    return [_row("storage", f"JPEG at quality {q} instead of PNG (lossless)",
+                 s.fid(s.features_of(jpeg_roundtrip(s.samples, q)), s.ref), paper, s.level)
+            for q in s.config["protocol_study"].get("jpeg_qualities", [])]
+
+
+def _extractor_rows(s: _Study, paper: Replicated) -> list[dict]:
+    """Samples and reference both read by another extractor (or layer): FID in its own feature space."""
+    from ddim_eval.data.arrays import load_images
+    from ddim_eval.metrics.extractors import load_extractor
+    from ddim_eval.metrics.stats import from_features
+
+    rows = []
+    for e in s.config["protocol_study"].get("extractors", []):
+        other = load_extractor(e["name"], e.get("layer"), e.get("weights_path"), s.device)
+        ref = from_features(s.features_of(load_images(s.ref_images_path), other), other.name, other.layer)
+        weights = f", weights {e['weights_path']}" if e.get("weights_path") else ""
+        rows.append(_row("extractor", f"{other.name} layer {other.layer}{weights} instead of {s.ref.extractor} "
+                         f"layer {s.ref.layer}", s.fid(s.features_of(s.samples, other), ref), paper, s.level,
+                         extractor=other.name))
+    return rows
+
+
+def _cell_rows(s: _Study) -> list[dict]:
+    """The other spacing's and the other weights' cells, paired with the study cell as the tables' cells are."""
+    study, out = s.config["protocol_study"], s.out
+    paper = replicated(s.record)
+    paper_cell, other = s.cells["paper"], s.config["datasets"].get(study.get("checkpoint"), {})
+    words = {"spacing": ("tau spacing", f"{study.get('spacing')} instead of {paper_cell.spacing}"),
+             "checkpoint": ("checkpoint", f"model {other.get('model')} (dataset {study.get('checkpoint')}) instead "
+                                          f"of {s.config['datasets'][paper_cell.dataset]['model']}")}
+    return [_row(*words[role], replicated(load_json(Path(out) / cell.path / "metrics.json")), paper, s.level)
+            for role, cell in s.cells.items() if role != "paper"]
+
+
+def protocol_study(config: dict[str, Any], out: str, *, device: torch.device | str = "cpu", batch_size: int = 256,
+                   weights_path: str | None = None) -> dict[str, Any]:
+    """The study's record: one row per deviation (FID with its interval; its shift from the paper's protocol with
+    the paired interval), the first row the paper's protocol itself, and what was measured how."""
+    s = _Study(config, out, device, batch_size, weights_path)
+    paper = s.fid(s.features, s.ref)
+    if not np.allclose(paper.replicates, s.record["replicates"]["fid"], rtol=1e-6, atol=1e-9):
+        raise ValueError(f"{out}/{s.cells['paper'].path}: its metrics.json's FID replicates differ from the ones "
+                         "its features give; the cell's files are from different runs (delete the cell, rerun)")
+    rows = [_row(PAPER, f"all {len(s.features)} samples as uint8, {s.ref.n} reference images", paper, paper,
+                 s.level, n=len(s.features), **_fid_inf(s, s.features))]
+    for part in (_reference_rows, _count_rows, _storage_rows, _extractor_rows):
+        print(f"protocol study: {part.__name__.strip('_').replace('_', ' ')}", file=sys.stderr)
+        rows += part(s, paper)
+    rows += _cell_rows(s)
+    defaults = {"n": len(s.features), "n_ref": s.ref.n, "extractor": s.ref.extractor}
+    study = config["protocol_study"]
+    return {"dataset": study["dataset"], "steps": study["steps"], "cell": s.cells["paper"].path,
+            "ci_level": s.level, "n_boot": s.n_boot, "bootstrap_seed": s.seed,
+            "rows": [defaults | row for row in rows]}
