@@ -21,9 +21,10 @@ COLUMNS = ["table", "dataset", "metric", "kind", "S", "variant", "vs_S", "vs_var
            "ci_high", "significant", "unpaired_ci_low", "unpaired_ci_high", "ci_level", "n_boot"]
 # The mark an entry gets when it differs from eta = 0 / from the previous S / (a user's sample set) from our cell.
 MARKS = {"variant": "*", "S": "†", "external": "‡"}
-MARK_NOTE = ("* differs from eta=0.0 at the same S, † differs from the previous S (paired bootstrap), ‡ a sample set "
-             "of yours differs from our cell it is compared with (unpaired: no shared x_T); each comparison at the "
-             "stated level")
+MARK_NOTE = ("* differs from eta=0.0 at the same S, † differs from the previous S (paired bootstrap, each "
+             "comparison at the stated level)")
+EXTERNAL_MARK_NOTE = ("‡ a sample set of yours differs from our cell it is compared with (unpaired: no shared x_T; at "
+                      "the stated level)")
 
 
 def _pairs(cells: list[tuple[int, str]], baseline: str) -> list[tuple[str, tuple, tuple]]:

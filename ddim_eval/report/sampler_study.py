@@ -119,8 +119,9 @@ def layout(frame: pd.DataFrame, comparisons: pd.DataFrame) -> list[tuple[str, pd
                 f"the generated samples, {int(block['n_boot'].iloc[0])} resamples." if not block["ci_low"].isna().all()
                 else f"Values: {metric} ({block['extractor'].iloc[0]}); no interval.")
         note += (f" Marks: * differs from {baseline} at the same NFE budget, † from the previous budget (paired "
-                 f"bootstrap), ‡ a sample set of yours differs from {baseline} (unpaired: no shared x_T); each "
-                 "comparison at the stated level, no multiplicity correction.")
+                 "bootstrap, each comparison at the stated level, no multiplicity correction).")
+        if (block["spacing"] == "n/a").any():
+            note += f" ‡ a sample set of yours differs from {baseline} (unpaired: no shared x_T)."
         if len(spent):
             note += " Budgets a sampler cannot spend exactly: " + ", ".join(
                 f"{r.sampler} at {r.nfe_budget} makes {r.nfe}" for r in spent.drop_duplicates(

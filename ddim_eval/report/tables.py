@@ -23,7 +23,7 @@ import pandas as pd
 from ddim_eval.experiment import cells
 from ddim_eval.io import atomic_path, load_json
 from ddim_eval.metrics.stats import INCEPTION
-from ddim_eval.report.comparisons import MARK_NOTE, compare_cells, compare_external, entry_marks
+from ddim_eval.report.comparisons import EXTERNAL_MARK_NOTE, MARK_NOTE, compare_cells, compare_external, entry_marks
 from ddim_eval.sampling.samplers import SIGMA_HAT
 from ddim_eval.sampling.times import timesteps
 
@@ -216,12 +216,14 @@ def paper_layout(frame: pd.DataFrame, comparisons: pd.DataFrame | None = None) -
         compared = f"In parentheses: the paper's value; ! marks a difference beyond the tolerance {TOLERANCE}."
     else:
         compared = "The paper reports no value for these entries (other datasets, or FID from another extractor)."
-    marked = any(key[1] in set(frame["metric"]) for key in marks)
+    shown = [mark for key, mark in marks.items() if key[1] in set(frame["metric"])]
+    marked = (f"Marks: {MARK_NOTE}" + (f"; {EXTERNAL_MARK_NOTE}" if any("‡" in m for m in shown) else "") + "."
+              if shown else "")
     bias = (" FID is biased upward at finite n (more samples give a lower FID): the interval is about sampling noise "
             "at this n, not about FID at infinitely many samples." if (frame["metric"] == "fid").any() else "")
     ran = ", ".join(sorted(set(frame["fast_path"]) - {""}))
     notes = [f"Values: {what}.", f"Network run in {ran} (fast path: docs, \"Fast path\")." if ran else "",
-             _interval_note(frame) + bias, compared, f"Marks: {MARK_NOTE}." if marked else ""]
+             _interval_note(frame) + bias, compared, marked]
     return wide, " ".join(n for n in notes if n)
 
 
