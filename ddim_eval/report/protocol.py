@@ -59,9 +59,9 @@ def markdown(study: dict[str, Any]) -> str:
 
 def html(study: dict[str, Any]) -> str:
     wide, note = layout(study)
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>protocol study</title><style>{PAGE_STYLE}"
-            f"td:nth-child(2){{text-align:left}}</style></head><body>{wide.to_html(index=False, border=0)}"
-            f"<p class='note'>{escape(note)}</p></body></html>\n")
+    style = PAGE_STYLE + "td:nth-child(2),th:nth-child(2){text-align:left}"  # the settings are words
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>protocol study</title><style>{style}</style>"
+            f"</head><body>{wide.to_html(index=False, border=0)}<p class='note'>{escape(note)}</p></body></html>\n")
 
 
 def protocol_figure(study: dict[str, Any]):

@@ -81,7 +81,7 @@ def test_sampler_study_with_a_user_sampler(small_run):
     user's hand-written DDIM lands where the registered one does."""
     out = small_run / "results/small"
     with open(out / "tables/samplers.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["metric"] == "fid"]
+        rows = [r for r in csv.DictReader(f) if r["metric"] == "fid" and r["spacing"] != "n/a"]  # not yours
     assert [(r["sampler"], r["nfe_budget"], r["nfe"]) for r in rows] == [
         ("ddim", "5", "5"), ("ddim", "10", "10"), ("heun", "5", "5"), ("heun", "10", "9"),
         ("by_hand", "5", "5"), ("by_hand", "10", "10")]
@@ -104,8 +104,8 @@ def test_sampler_study_with_a_user_sampler(small_run):
 
 def test_figures_and_summary(small_run):
     out = small_run / "results/small"
-    for stem in ["figures/timing", "figures/fid"] + [f"figures/digits/{f}" for f in
-                                                     ("samples", "consistency", "interpolation")]:
+    figures = ("timing", "fid", "protocol", "digits/samples", "digits/consistency", "digits/interpolation")
+    for stem in (f"figures/{name}" for name in figures):
         with Image.open(out / f"{stem}.png") as image:
             assert image.size[0] > 100
         assert (out / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
@@ -113,7 +113,7 @@ def test_figures_and_summary(small_run):
     for title in ("Table 1", "Table 2", "Table 3", "Figure 4"):
         assert f"## {title}" in summary
     links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", summary)
-    assert len(links) == 6 and all((out / link).is_file() for link in links)
+    assert len(links) == 7 and all((out / link).is_file() for link in links)
     assert "### Which differences are real (Table 1)" in summary
     assert (out / "tables/table2.md").read_text().strip() in summary
     assert "The paper's Table 3 is LSUN bedroom and church; this run serves its grid with the cells of digits." in summary
@@ -226,10 +226,10 @@ def test_an_unfinished_shard_is_redone_alone(small_run):
         (small_run / "results/small" / path).unlink()
     plan = snakemake(small_run, spaced_config(small_run), "-n")
     assert plan.returncode == 0 and "Job stats:" in plan.stdout, plan.stdout[-3000:] + plan.stderr[-3000:]
-    # (the sampler study's table and figure are redone because their folder, tables/, was removed)
+    # (the sampler and protocol studies' tables and figures are redone because their folder, tables/, was removed)
     assert job_counts(plan.stdout) == {"all": 1, "cell_metrics": 1, "sample_shard": 1, "tables": 1,
                                        "summary": 1, "timing_figure": 1, "fid_figure": 1, "sampler_study": 1,
-                                       "sampler_figure": 1, "total": 9}
+                                       "sampler_figure": 1, "protocol_study": 1, "total": 10}
     before = (cell / "shard0/stats.npz").stat().st_mtime_ns
     assert snakemake(small_run, spaced_config(small_run)).returncode == 0
     assert (cell / "shard0/stats.npz").stat().st_mtime_ns == before and (cell / "metrics.json").exists()
@@ -434,8 +434,9 @@ def test_a_killed_run_resumes_without_redoing_finished_shards(tmp_path):
     """SIGKILL the whole run while a shard is sampling: finished shards stay, nothing half-written is left, the
     next run says to --unlock, and after it only the unfinished work is done, the killed shard resuming after its
     last finished batch."""
-    config = SMALL | {"run": "killed", "n_samples": 2000, "shard_size": 1000, "batch_size": 100,
-                      "table1": {"datasets": ["digits"], "steps": [20], "variants": [0.0]}, "samplers": None}
+    config = {k: v for k, v in SMALL.items() if k != "protocol_study"} | {
+        "run": "killed", "n_samples": 2000, "shard_size": 1000, "batch_size": 100, "external": [],
+        "table1": {"datasets": ["digits"], "steps": [20], "variants": [0.0]}, "samplers": None}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     cell = tmp_path / "results/killed/cells/digits/linear/NFE20/ddim"
