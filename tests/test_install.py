@@ -42,7 +42,8 @@ def test_a_wheel_installs_every_data_file_the_package_reads(tmp_path):
     site-packages, so nothing is downloaded), and run, outside the repository, what reads each packaged file."""
     data_files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "ddim_eval").rglob("*")
                         if p.is_file() and p.suffix not in (".py", ".pyc"))
-    assert len(data_files) == 5, data_files  # models.toml, two weights files, two CSV files: a new one needs a check
+    # models.toml, three weights files, two CSV files: a new one needs a check
+    assert len(data_files) == 6, data_files
     # From a copy of the sources as a clone has them: an egg-info or build folder here could supply missing files.
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "results", "resources",
@@ -67,11 +68,12 @@ def test_a_wheel_installs_every_data_file_the_package_reads(tmp_path):
             "from ddim_eval.report import sampler_study, tables\n"
             "print(len(tables.paper_values()), len(sampler_study.published()))\n"
             "from ddim_eval.cli import main\n"
-            "main(['sample', 'digits', 'out', '--nfe', '2', '--n', '4', '--batch-size', '4',\n"
-            "      '--extractor', 'digits-cnn'])\n")  # models.toml, the DDPM's and the CNN's weights
+            "for model in ('digits', 'digits_no_ema'):\n"
+            "    main(['sample', model, f'out/{model}', '--nfe', '2', '--n', '4', '--batch-size', '4',\n"
+            "          '--extractor', 'digits-cnn'])\n")  # models.toml, the DDPMs' and the CNN's weights
     run = subprocess.run([python, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert run.returncode == 0, run.stderr[-3000:]
     paper_rows, published_rows = map(int, run.stdout.split()[:2])
     assert paper_rows > 0 and published_rows > 0
-    assert (tmp_path / "out/stats.npz").exists()
+    assert all((tmp_path / f"out/{model}/stats.npz").exists() for model in ("digits", "digits_no_ema"))

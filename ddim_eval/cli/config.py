@@ -21,8 +21,12 @@ def _check_config(args: argparse.Namespace) -> None:
         raise ValueError(f"the workflow's schema {args.schema} does not exist; run from the checkout or pass --schema")
     config = experiment.check_config_file(args.config, args.schema)
     cells = experiment.fid_cells(config) + experiment.sampler_cells(config)
+    cells += list(experiment.protocol_cells(config).values())
+    extras = [f"{len(experiment.external_sets(config))} sample set(s) of yours"] * bool(config["external"])
+    extras += ["a protocol study"] * bool(config.get("protocol_study"))
     print(f"{args.config}: valid; run {config['run']!r}: {len(set(cells))} cells of {len(experiment.shards(config))} "
-          f"shard(s) each, {config['n_samples']} samples per cell, device {config['device']}")
+          f"shard(s) each, {config['n_samples']} samples per cell, device {config['device']}"
+          + "".join(f", {extra}" for extra in extras))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

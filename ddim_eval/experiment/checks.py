@@ -19,7 +19,6 @@ from ddim_eval.experiment.cells import (
     fast_path,
     image_limits,
     model_spec,
-    paper_spec,
     registry,
     shards,
     spacing,
@@ -114,7 +113,7 @@ def _check_external(config: dict[str, Any]) -> None:
             if e["table"] == "samplers":
                 raise ValueError(f"{key}.variant: the sampler study's rows have no variant; it is compared with "
                                  "the study's first sampler")
-            paper_spec(e["variant"])
+            checked_spec(paper_entry(e["variant"]), f"{key}.variant")
 
 
 def _check_protocol_study(config: dict[str, Any]) -> None:

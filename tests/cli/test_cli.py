@@ -367,3 +367,12 @@ def test_train_writes_the_weights_without_ema_too(tmp_path, capsys):
     assert "ema.safetensors: sha256 " in printed and "raw.safetensors: sha256 " in printed
     ema, raw = (load_safetensors(tmp_path / f"{name}.safetensors") for name in ("ema", "raw"))
     assert ema.keys() == raw.keys() and any(not torch.equal(ema[k], raw[k]) for k in ema)
+
+
+def test_check_config_summarizes_the_plan(monkeypatch, capsys):
+    """The small grid's config (run from .test/, where its user's sampler module sits): its cells, counting the
+    protocol study's, and what else it plans."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[2] / ".test")
+    main(["check-config", "config/config.yaml"])
+    assert capsys.readouterr().out == ("config/config.yaml: valid; run 'small': 12 cells of 2 shard(s) each, 60 samples "
+                                       "per cell, device cpu, 1 sample set(s) of yours, a protocol study\n")

@@ -71,3 +71,48 @@ def test_figure_steps_above_T():
     config["figures"]["datasets"] = ["celeba"]
     with pytest.raises(ValueError, match="figures.datasets: unknown dataset 'celeba'"):
         experiment.check_config(config)
+
+
+TEST_SPLIT = {"name": "mine", "path": "resources/digits/test.npy", "dataset": "digits", "table": "table1", "S": 10}
+
+
+@pytest.mark.parametrize("edit, message", [
+    ({"external": [TEST_SPLIT | {"table": "table3", "dataset": "cifar10"}]},
+     r"external\[0\].dataset: 'cifar10' is not a dataset of table3 \(its datasets: \['digits'\]\)"),
+    ({"external": [TEST_SPLIT, TEST_SPLIT]}, r"external\[1\].name: 'mine' names two sample sets"),
+    ({"external": [TEST_SPLIT | {"variant": -1}]}, r"external\[0\].variant: sampler 'ddim'.eta: -1 is not allowed"),
+    ({"external": [TEST_SPLIT | {"table": "samplers", "variant": 0.0}]},
+     r"external\[0\].variant: the sampler study's rows have no variant"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "spacing": "linear"}},
+     r"protocol_study.spacing: 'linear' is the spacing of 'digits''s cells already"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "spacing": "cosine"}},
+     r"protocol_study.spacing: spacing 'cosine' is not one of"),
+    ({"protocol_study": {"dataset": "mnist", "steps": 10}}, r"protocol_study.dataset: unknown dataset 'mnist'"),
+    ({"protocol_study": {"dataset": "digits", "steps": 2000}}, r"protocol_study.steps: 2000 exceeds T = 1000"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "sample_counts": [250, 2500]}},
+     r"protocol_study.sample_counts: \[2500\] are not fewer than n_samples = 2500"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "reference_split": "train"}},
+     r"protocol_study.reference_split: 'train' is not another split of 'digits'"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "reference_split": "valid"}},
+     r"protocol_study.reference_split: 'valid' is not another split of 'digits' \(its reference: 'train'; its "
+     r"splits: \['train', 'test'\]\)"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "checkpoint": "cifar"},
+      "datasets": {"digits": {"model": "digits", "source": "digits", "reference_split": "train", "recon_split": "test"},
+                   "cifar": {"model": "cifar10", "source": "cifar10", "reference_split": "train"}}},
+     r"protocol_study.checkpoint: dataset 'cifar' \(model 'cifar10'\) is not 'digits''s network with other weights"),
+])
+def test_bad_external_sets_and_protocol_studies_are_named(edit, message):
+    """What the schema cannot see of `external` and `protocol_study` (the DAG build refuses them the same way:
+    tests/workflow/test_workflow.py::test_bad_config_fails_before_any_job runs two through Snakemake)."""
+    config = load("config.yaml") | copy.deepcopy(edit)
+    validate(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    with pytest.raises(ValueError, match=message):
+        experiment.check_config(config)
+
+
+def test_a_protocol_studys_unknown_extractor_is_named():
+    config = load("config.yaml")
+    config["protocol_study"]["extractors"] = [{"name": "digit-cnn"}]
+    with pytest.raises(ValueError, match=r"protocol_study.extractors\[0\]: unknown feature extractor 'digit-cnn' "
+                                         r"\(did you mean 'digits-cnn'\?\)"):
+        experiment.check_extractor(config)

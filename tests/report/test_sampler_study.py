@@ -58,3 +58,29 @@ def test_study_table_with_per_sampler_budgets_and_published_values(tmp_path):
                      ("variant", "dpm_solver", 10, "ddim", 10), ("variant", "dpm_solver", 12, "ddim", 12)}
     table = markdown(rows, c)
     assert "| NFE=10" in table and "NFE=13" in table and "(4.65)" in table
+
+
+def test_a_sample_set_of_yours_is_a_line_of_the_study_compared_unpaired(tmp_path):
+    """A user's sample set (config `external`, table `samplers`): a line of its own at its NFE, compared with the
+    study's first sampler at that budget, unpaired only (its samples share no x_T with ours)."""
+    from ddim_eval.experiment import cells
+    from ddim_eval.report.sampler_study import collect_study, markdown
+
+    config = _config() | {"external": [{"name": "mine", "path": "mine.npz", "dataset": "cifar10",
+                                        "table": "samplers", "S": 10}]}
+    rng = np.random.default_rng(1)
+    _write_cells(config, tmp_path, rng)
+    record = {"extractor": "inception-v3-compat", "n": 80, "fid": 30.0, "fid_ci_low": 28.0, "fid_ci_high": 32.0,
+              "ci_level": 0.95, "n_boot": 50, "bootstrap_seed": 0, "replicates": {"fid": rng.normal(30, 1, 50).tolist()}}
+    (tmp_path / "external/mine").mkdir(parents=True)
+    (tmp_path / cells.EXTERNAL_PATH.format(name="mine")).write_text(json.dumps(record))
+    tables = collect_study(config, str(tmp_path))
+    mine = tables["samplers"].set_index("sampler").loc["mine"]
+    assert (mine["nfe_budget"], mine["value"], mine["spacing"]) == (10, 30.0, "n/a")
+    c = tables["samplers_comparisons"]
+    (external,) = c[c["kind"] == "external"].itertuples()
+    assert (external.sampler, external.vs_sampler, external.nfe_budget, external.significant) == ("mine", "ddim", 10,
+                                                                                                    True)
+    assert np.isnan(external.ci_low) and external.unpaired_ci_low > 0
+    assert "your samples: mine.npz (mine, n/a)" in markdown(tables["samplers"], c) and "‡" in markdown(
+        tables["samplers"], c)
