@@ -27,8 +27,10 @@ from ddim_eval.report.tables import PAGE_STYLE, cell_rows
 from ddim_eval.sampling.samplers import SamplerSpec
 
 PUBLISHED = Path(__file__).with_name("published_samplers.csv")
+# A user's sample set (config `external`) is a line of its own: its name as the sampler, its path as sample_set.
 COLUMNS = ["dataset", "sampler", "title", "params", "nfe_budget", "nfe", "spacing", "n", "metric", "extractor",
-           "fast_path", "value", "ci_low", "ci_high", "ci_level", "n_boot", "published_value", "published_source"]
+           "fast_path", "value", "ci_low", "ci_high", "ci_level", "n_boot", "published_value", "published_source",
+           "sample_set"]
 # compare_cells names the axes as the paper's tables do (S, variant); the study's are the NFE budget and the sampler.
 RENAMED = {"S": "nfe_budget", "variant": "sampler", "vs_S": "vs_nfe_budget", "vs_variant": "vs_sampler"}
 
@@ -70,7 +72,7 @@ def collect_study(config: dict[str, Any], out: str, published_path: str | os.Pat
         for row in cell_rows(record):
             comparable = row["metric"] == "fid" and row["extractor"] == INCEPTION
             rows.append(dict(dataset=dataset, sampler=spec.label, title=spec.title, params=json.dumps(spec.params),
-                             nfe_budget=budget, nfe=nfe, spacing=cell.spacing, fast_path=fast_path) | row
+                             nfe_budget=budget, nfe=nfe, spacing=cell.spacing, fast_path=fast_path, sample_set="") | row
                         | ({"published_value": value, "published_source": source} if comparable else {}))
     # A user's sample set: a line of its own (its name as the sampler), compared (unpaired) with the baseline.
     external = {}
@@ -78,7 +80,8 @@ def collect_study(config: dict[str, Any], out: str, published_path: str | os.Pat
         record = load_json(f"{out}/{cells.EXTERNAL_PATH.format(name=e['name'])}")
         external[e["dataset"], e["S"], e["name"]] = record, baseline
         rows += [dict(dataset=e["dataset"], sampler=e["name"], title=f"your samples: {e['path']}", params="{}",
-                      nfe_budget=e["S"], nfe=e["S"], spacing="n/a", fast_path="") | row for row in cell_rows(record)]
+                      nfe_budget=e["S"], nfe=e["S"], spacing="n/a", fast_path="", sample_set=e["path"]) | row
+                 for row in cell_rows(record)]
     level = config["intervals"]["level"]
     both = [compare_cells("samplers", records, level, baseline=baseline),
             compare_external("samplers", records, external, level)]
@@ -120,7 +123,7 @@ def layout(frame: pd.DataFrame, comparisons: pd.DataFrame) -> list[tuple[str, pd
                 else f"Values: {metric} ({block['extractor'].iloc[0]}); no interval.")
         note += (f" Marks: * differs from {baseline} at the same NFE budget, † from the previous budget (paired "
                  "bootstrap, each comparison at the stated level, no multiplicity correction).")
-        if (block["spacing"] == "n/a").any():
+        if (block["sample_set"] != "").any():
             note += f" ‡ a sample set of yours differs from {baseline} (unpaired: no shared x_T)."
         if len(spent):
             note += " Budgets a sampler cannot spend exactly: " + ", ".join(

@@ -76,7 +76,8 @@ def test_a_sample_set_of_yours_is_a_line_of_the_study_compared_unpaired(tmp_path
     (tmp_path / cells.EXTERNAL_PATH.format(name="mine")).write_text(json.dumps(record))
     tables = collect_study(config, str(tmp_path))
     mine = tables["samplers"].set_index("sampler").loc["mine"]
-    assert (mine["nfe_budget"], mine["value"], mine["spacing"]) == (10, 30.0, "n/a")
+    assert (mine["nfe_budget"], mine["value"], mine["sample_set"]) == (10, 30.0, "mine.npz")
+    assert set(tables["samplers"].set_index("sampler").drop(index="mine")["sample_set"]) == {""}
     c = tables["samplers_comparisons"]
     (external,) = c[c["kind"] == "external"].itertuples()
     assert (external.sampler, external.vs_sampler, external.nfe_budget, external.significant) == ("mine", "ddim", 10,
