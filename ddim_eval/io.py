@@ -80,8 +80,10 @@ def load_json(path: str | os.PathLike) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def load_npz(path: str | os.PathLike, keys: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
-    """The arrays `keys` of an `.npz` file (no pickles), or an error naming the file and what it should be."""
+def load_npz(path: str | os.PathLike, keys: tuple[str, ...], what: str, optional: tuple[str, ...] = ()
+             ) -> dict[str, np.ndarray]:
+    """The arrays `keys` of an `.npz` file, and those of `optional` it holds (no pickles), or an error naming the
+    file and what it should be."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {path} does not exist")
@@ -90,7 +92,7 @@ def load_npz(path: str | os.PathLike, keys: tuple[str, ...], what: str) -> dict[
                          f"{'empty' if path.stat().st_size == 0 else 'no zip archive (truncated, or another format)'}")
     try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in keys}
+            return {k: z[k] for k in keys} | {k: z[k] for k in optional if k in z.files}
     except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path} is not a readable {what} file (needs {', '.join(keys)}): "
                          f"{type(e).__name__}: {e}") from None

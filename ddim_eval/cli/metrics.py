@@ -22,6 +22,7 @@ from ddim_eval.metrics.stats import INCEPTION
 
 
 def _reference_stats(args: argparse.Namespace) -> None:
+    import dataclasses
     from pathlib import Path
 
     from ddim_eval.data.arrays import load_images
@@ -29,7 +30,7 @@ def _reference_stats(args: argparse.Namespace) -> None:
 
     images = load_images(args.data)
     features, stats = extract(extractor(args), batches(images, args.batch_size), total=len(images))
-    save_feature_set(args.out_dir, features, stats)
+    save_feature_set(args.out_dir, features, dataclasses.replace(stats, image_shape=images.shape[1:]))
     print(f"{Path(args.out_dir) / 'stats.npz'}: {stats.describe()} of {args.data}")
 
 

@@ -4,6 +4,7 @@ workflow keeps them) or against a statistics file, with the intervals and metric
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,8 @@ class Reference:
 
 def file_reference(stats_path: str | Path) -> Reference:
     """A statistics file (`stats.npz`), with the features beside it where they are (`features.npz`, as the workflow
-    writes them). A statistics file records no image size: the samples' size is not checked against it."""
+    writes them). The samples' size is checked against the image size the file records (a reference split's
+    statistics by `ddim-eval reference-stats` do; others record none)."""
     from ddim_eval.metrics.features import load_feature_rows
     from ddim_eval.metrics.stats import load_stats
 
@@ -35,7 +37,7 @@ def file_reference(stats_path: str | Path) -> Reference:
     stats = load_stats(stats_path)
     beside = stats_path.parent / "features.npz"
     features = load_feature_rows([beside], stats, stats_path) if beside.is_file() else None
-    return Reference(stats, features, None, f"the statistics file {stats_path} ({stats.n} images)")
+    return Reference(stats, features, stats.image_shape, f"the statistics file {stats_path} ({stats.n} images)")
 
 
 def dataset_reference(config: dict[str, Any], config_path: str, dataset: str, *, device: torch.device | str,
@@ -63,7 +65,7 @@ def dataset_reference(config: dict[str, Any], config_path: str, dataset: str, *,
               file=sys.stderr)
         extractor = load_extractor(e["name"], e.get("layer"), e.get("weights_path"), device)
         features, stats = extract(extractor, batches(images, batch_size), total=len(images))
-        save_feature_set(folder, features, stats)
+        save_feature_set(folder, features, dataclasses.replace(stats, image_shape=images.shape[1:]))
     stats = load_stats(folder / "stats.npz", e["name"], e.get("layer"))
     features = load_feature_rows([folder / "features.npz"], stats, folder / "stats.npz")
     shape = None if images is None else tuple(images.shape[1:])

@@ -29,6 +29,9 @@ class FeatureStats:
     m2: np.ndarray  # float64 [d, d], sum over samples of (f - mu)(f - mu)^T
     extractor: str
     layer: str
+    # (C, H, W) of the images, where recorded: a reference split's statistics record it, so that samples of
+    # another size are refused against them (Inception would resize them silently).
+    image_shape: tuple[int, ...] | None = None
 
     @property
     def sigma(self) -> np.ndarray:
@@ -85,9 +88,11 @@ def merge_all(parts: Iterable[FeatureStats]) -> FeatureStats:
 
 
 def save_stats(path: str | os.PathLike, stats: FeatureStats) -> Path:
-    """Write mu, sigma, n, extractor and layer to `path` (.npz), atomically."""
+    """Write mu, sigma, n, extractor and layer (and the image shape, where recorded) to `path` (.npz),
+    atomically."""
+    shape = {} if stats.image_shape is None else {"image_shape": np.array(stats.image_shape, dtype=np.int64)}
     return save_npz(path, mu=stats.mu, sigma=stats.sigma, n=np.int64(stats.n), extractor=np.str_(stats.extractor),
-                    layer=np.str_(stats.layer))
+                    layer=np.str_(stats.layer), **shape)
 
 
 def _check_moments(path: str | os.PathLike, mu: np.ndarray, sigma: np.ndarray, n: int) -> None:
@@ -117,11 +122,12 @@ def _check_moments(path: str | os.PathLike, mu: np.ndarray, sigma: np.ndarray, n
 def load_stats(path: str | os.PathLike, extractor: str | None = None, layer: str | None = None) -> FeatureStats:
     """Read a statistics file, its moments checked (`_check_moments`); with `extractor` / `layer` given, refuse one
     computed with others."""
-    z = load_npz(path, ("mu", "sigma", "n", "extractor", "layer"), "ddim-eval statistics")
+    z = load_npz(path, ("mu", "sigma", "n", "extractor", "layer"), "ddim-eval statistics", optional=("image_shape",))
     n = int(z["n"])
     _check_moments(path, z["mu"], z["sigma"], n)
+    shape = tuple(int(d) for d in z["image_shape"]) if "image_shape" in z else None
     stats = FeatureStats(n, z["mu"].astype(np.float64), z["sigma"].astype(np.float64) * (n - 1), str(z["extractor"]),
-                         str(z["layer"]))
+                         str(z["layer"]), shape)
     for key, want in (("extractor", extractor), ("layer", layer)):
         if want is not None and getattr(stats, key) != want:
             raise ValueError(f"{path} holds statistics of {stats.describe()}; expected {key} {want!r}")

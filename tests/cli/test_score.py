@@ -73,6 +73,7 @@ def test_a_shards_kept_samples_score_the_fid_of_its_cell(workdir, capsys):
         main(["sample", "digits", str(cell / f"shard{shard}"), "--nfe", "5", "--n", "30", "--shard", str(shard),
               "--keep-samples", "--batch-size", "50", "--device", "cpu"])
     main(["reference-stats", "resources/digits/train.npy", "ref", "--extractor", "digits-cnn"])
+    capsys.readouterr()
     main(["merge-stats", str(cell / "shard0/stats.npz"), str(cell / "shard1/stats.npz"), str(cell / "stats.npz")])
     main(["fid", str(cell / "stats.npz"), "ref/stats.npz", "--features", str(cell / "shard0/features.npz"),
           str(cell / "shard1/features.npz"), "--ref-features", "ref/features.npz", "--n-boot", "20",
@@ -128,6 +129,12 @@ def test_each_bad_sample_set_is_one_line_naming_the_file(workdir, digits_images,
     for samples, message in cases.items():
         got = _refused(capsys, samples, *reference)
         assert re.search(message, got), (samples, got)
+    # The statistics file `ddim-eval reference-stats` writes records its images' size (the workflow's `external`
+    # sets are scored against it): samples of another size are refused there too.
+    main(["reference-stats", "resources/digits/train.npy", "ref", "--extractor", "digits-cnn"])
+    capsys.readouterr()
+    assert re.search(r"large: samples of 16x16 grayscale against a reference of 8x8 grayscale images \(the "
+                     r"statistics file ref/stats.npz", _refused(capsys, "large", "--reference", "ref/stats.npz"))
     assert not (workdir / "score.json").exists()
 
 
