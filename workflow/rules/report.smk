@@ -72,6 +72,7 @@ rule protocol_study:
         lambda wc: [f"{reference_dir(PROTOCOL['dataset'])}/{name}" for name in ("stats.npz", "features.npz")],
         lambda wc: protocol_splits(),
         EXTRACTOR_WEIGHTS or [],
+        [e["weights_path"] for e in PROTOCOL.get("extractors", []) if e.get("weights_path")],
     output:
         json=results(experiment.PROTOCOL_PATH),
         csv=report(results("tables/protocol.csv"), caption="../report/table_csv.rst", category="Protocol study"),
