@@ -22,15 +22,12 @@ from ddim_eval.metrics.stats import INCEPTION
 
 
 def _reference_stats(args: argparse.Namespace) -> None:
-    import dataclasses
     from pathlib import Path
 
     from ddim_eval.data.arrays import load_images
-    from ddim_eval.metrics.features import batches, extract, save_feature_set
+    from ddim_eval.metrics.features import save_reference_set
 
-    images = load_images(args.data)
-    features, stats = extract(extractor(args), batches(images, args.batch_size), total=len(images))
-    save_feature_set(args.out_dir, features, dataclasses.replace(stats, image_shape=images.shape[1:]))
+    stats = save_reference_set(args.out_dir, extractor(args), load_images(args.data), args.batch_size)
     print(f"{Path(args.out_dir) / 'stats.npz'}: {stats.describe()} of {args.data}")
 
 

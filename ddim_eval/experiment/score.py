@@ -4,7 +4,6 @@ workflow keeps them) or against a statistics file, with the intervals and metric
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +45,7 @@ def dataset_reference(config: dict[str, Any], config_path: str, dataset: str, *,
     results/<run>/reference/ (the workflow's files), computed from the prepared split when missing."""
     from ddim_eval.data.arrays import load_images
     from ddim_eval.metrics.extractors import load_extractor
-    from ddim_eval.metrics.features import batches, extract, load_feature_rows, save_feature_set
+    from ddim_eval.metrics.features import load_feature_rows, save_reference_set
     from ddim_eval.metrics.stats import load_stats
 
     if dataset not in config["datasets"]:
@@ -63,9 +62,8 @@ def dataset_reference(config: dict[str, Any], config_path: str, dataset: str, *,
                              f"not exist: prepare it with `snakemake -c all {split_path}` (or the workflow's run)")
         print(f"{folder}: the {split} split's statistics are missing; computing them from {split_path}",
               file=sys.stderr)
-        extractor = load_extractor(e["name"], e.get("layer"), e.get("weights_path"), device)
-        features, stats = extract(extractor, batches(images, batch_size), total=len(images))
-        save_feature_set(folder, features, dataclasses.replace(stats, image_shape=images.shape[1:]))
+        save_reference_set(folder, load_extractor(e["name"], e.get("layer"), e.get("weights_path"), device), images,
+                           batch_size)
     stats = load_stats(folder / "stats.npz", e["name"], e.get("layer"))
     features = load_feature_rows([folder / "features.npz"], stats, folder / "stats.npz")
     shape = None if images is None else tuple(images.shape[1:])

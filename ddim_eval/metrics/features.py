@@ -3,6 +3,7 @@ statistics, and the features files (`features.npz`) that carry the extractor and
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -60,6 +61,16 @@ def save_feature_set(out_dir: str | os.PathLike, features: np.ndarray, stats: Fe
     out_dir = Path(out_dir)
     save_features(out_dir / "features.npz", features, stats.extractor, stats.layer)
     save_stats(out_dir / "stats.npz", stats)
+
+
+def save_reference_set(out_dir: str | os.PathLike, extractor: Extractor, images: np.ndarray, batch_size: int
+                       ) -> FeatureStats:
+    """Features and statistics of a reference split (uint8 [N, C, H, W]) in `out_dir`, the statistics recording the
+    images' size (samples of another size are refused against them)."""
+    features, stats = extract(extractor, batches(images, batch_size), total=len(images))
+    stats = dataclasses.replace(stats, image_shape=tuple(images.shape[1:]))
+    save_feature_set(out_dir, features, stats)
+    return stats
 
 
 def load_features(path: str | os.PathLike, extractor: str | None = None, layer: str | None = None) -> np.ndarray:

@@ -79,6 +79,11 @@ def compare_external(table: str, records: dict[tuple[str, int, str], dict],
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def combined(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Comparisons of several kinds (paired, a user's sample sets') as one frame; an empty one adds nothing."""
+    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+
+
 def entry_marks(comparisons: pd.DataFrame, baseline: str = BASELINE) -> dict[tuple[str, str, int, str], str]:
     """(dataset, metric, S, variant) -> its marks: '*' (differs from the baseline, eta = 0) and/or '†' (from the
     previous S); a user's sample set '‡' (from our cell)."""

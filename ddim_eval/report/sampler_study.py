@@ -22,8 +22,8 @@ import pandas as pd
 from ddim_eval.experiment import cells
 from ddim_eval.io import atomic_path, load_json
 from ddim_eval.metrics.stats import INCEPTION
-from ddim_eval.report.comparisons import compare_cells, compare_external, entry_marks
-from ddim_eval.report.tables import PAGE_STYLE, cell_rows
+from ddim_eval.report.comparisons import combined, compare_cells, compare_external, entry_marks
+from ddim_eval.report.tables import PAGE_STYLE, cell_rows, external_record
 from ddim_eval.sampling.samplers import SamplerSpec
 
 PUBLISHED = Path(__file__).with_name("published_samplers.csv")
@@ -77,15 +77,14 @@ def collect_study(config: dict[str, Any], out: str, published_path: str | os.Pat
     # A user's sample set: a line of its own (its name as the sampler), compared (unpaired) with the baseline.
     external = {}
     for e in cells.external_sets(config, "samplers"):
-        record = load_json(f"{out}/{cells.EXTERNAL_PATH.format(name=e['name'])}")
+        record = external_record(out, e)
         external[e["dataset"], e["S"], e["name"]] = record, baseline
         rows += [dict(dataset=e["dataset"], sampler=e["name"], title=f"your samples: {e['path']}", params="{}",
                       nfe_budget=e["S"], nfe=e["S"], spacing="n/a", fast_path="", sample_set=e["path"]) | row
                  for row in cell_rows(record)]
     level = config["intervals"]["level"]
-    both = [compare_cells("samplers", records, level, baseline=baseline),
-            compare_external("samplers", records, external, level)]
-    comparisons = pd.concat([c for c in both if len(c)] or both[:1], ignore_index=True)
+    comparisons = combined(compare_cells("samplers", records, level, baseline=baseline),
+                           compare_external("samplers", records, external, level))
     return {"samplers": pd.DataFrame(rows, columns=COLUMNS),
             "samplers_comparisons": comparisons.rename(columns=RENAMED)}
 

@@ -23,7 +23,14 @@ import pandas as pd
 from ddim_eval.experiment import cells
 from ddim_eval.io import atomic_path, load_json
 from ddim_eval.metrics.stats import INCEPTION
-from ddim_eval.report.comparisons import EXTERNAL_MARK_NOTE, MARK_NOTE, compare_cells, compare_external, entry_marks
+from ddim_eval.report.comparisons import (
+    EXTERNAL_MARK_NOTE,
+    MARK_NOTE,
+    combined,
+    compare_cells,
+    compare_external,
+    entry_marks,
+)
 from ddim_eval.sampling.samplers import SIGMA_HAT
 from ddim_eval.sampling.times import timesteps
 
@@ -82,21 +89,24 @@ def _cell_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[st
             for d in t["datasets"] for s in t["steps"] for v in t["variants"]}
 
 
-def external_records(config: dict[str, Any], out: str, table: str) -> dict[tuple[str, int, str], tuple[dict, str]]:
-    """The user's sample sets a table shows, keyed by (dataset, S, name): (metrics record, the label of the variant
-    of ours it is compared with: its `variant`, else the table's baseline)."""
-    return {(e["dataset"], e["S"], e["name"]): (load_json(f"{out}/{cells.EXTERNAL_PATH.format(name=e['name'])}"),
-                                                variant_label(e.get("variant", 0.0)))
-            for e in cells.external_sets(config, table)}
+def external_record(out: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """The metrics record of a user's sample set (a config `external` entry), as its `external_metrics` job wrote
+    it."""
+    return load_json(f"{out}/{cells.EXTERNAL_PATH.format(name=entry['name'])}")
 
 
-def _external_rows(config: dict[str, Any], table: str, external: dict) -> list[dict[str, Any]]:
-    """A table's rows of the user's sample sets: its paper value is the one of the variant it reproduces."""
-    paths = {e["name"]: e["path"] for e in cells.external_sets(config, table)}
-    reproduces = {e["name"]: variant_label(e["variant"]) for e in cells.external_sets(config, table) if "variant" in e}
-    return [dict(dataset=d, S=s, variant=name, spacing="", sample_set=paths[name],
-                 paper_variant=reproduces.get(name, name)) | row
-            for (d, s, name), (record, _) in external.items() for row in cell_rows(record)]
+def _external(config: dict[str, Any], out: str, table: str) -> tuple[list[dict[str, Any]], dict]:
+    """A FID table's rows of the user's sample sets (the paper value beside one is that of the variant it
+    reproduces), and their records keyed by (dataset, S, name) with the label of our variant each is compared with
+    (its `variant`, else eta = 0)."""
+    rows, records = [], {}
+    for e in cells.external_sets(config, table):
+        record = external_record(out, e)
+        records[e["dataset"], e["S"], e["name"]] = record, variant_label(e.get("variant", 0.0))
+        reproduces = variant_label(e["variant"]) if "variant" in e else e["name"]
+        rows += [dict(dataset=e["dataset"], S=e["S"], variant=e["name"], spacing="", sample_set=e["path"],
+                      paper_variant=reproduces) | row for row in cell_rows(record)]
+    return rows, records
 
 
 def _recon_record(r: dict[str, Any]) -> dict[str, Any]:
@@ -116,13 +126,12 @@ def _measured(config: dict[str, Any], out: str) -> tuple[dict[str, list[dict[str
     fast_path = cells.fast_path(config).label  # every network job of a run runs the network this way
     level = config["intervals"]["level"]
     for table in cells.FID_TABLES:
-        records, external = _cell_records(config, out, table), external_records(config, out, table)
+        records, (external_rows, external) = _cell_records(config, out, table), _external(config, out, table)
         rows = [dict(dataset=d, S=s, variant=v, spacing=cells.spacing(config, d), fast_path=fast_path) | row
                 for (d, s, v), record in records.items() for row in cell_rows(record)]
-        rows += _external_rows(config, table, external)
-        tables[table] = sorted(rows, key=lambda r: CELL_METRICS.index(r["metric"]))  # metric by metric
-        both = [compare_cells(table, records, level), compare_external(table, records, external, level)]
-        comparisons[f"{table}_comparisons"] = pd.concat([c for c in both if len(c)] or both[:1], ignore_index=True)
+        tables[table] = sorted(rows + external_rows, key=lambda r: CELL_METRICS.index(r["metric"]))  # by metric
+        comparisons[f"{table}_comparisons"] = combined(compare_cells(table, records, level),
+                                                       compare_external(table, records, external, level))
     path = f"{out}/{cells.RECON_PATH}"
     recon = {(d, sp, s): _recon_record(load_json(path.format(dataset=d, spacing=sp, steps=s)))
              for d, sp, s in cells.recon_runs(config)}
