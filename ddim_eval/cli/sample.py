@@ -38,7 +38,7 @@ def _sample(args: argparse.Namespace) -> None:
     record = generate_cell(net.eps, spec.x_T_name, args.out_dir, shape=spec.image_shape, run=run, n=args.n,
                            shard=args.shard, extractor=features,
                            batch_size=net.batch_size, device=args.device, fast_path=net.fast.label,
-                           keep_samples=args.keep_samples, describe=describe)
+                           keep_samples=args.keep_samples, keep_floats=args.keep_floats, describe=describe)
     print(f"{args.out_dir}: {args.n} samples ({run.label}, NFE {run.nfe}), "
           f"{record['seconds_per_image_per_step']:.3e} s per image per network evaluation "
           f"on {record['device']} ({record['hours_per_50k']:.3g} h per 50k images)")
@@ -98,7 +98,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_sampler_args(p)
     p.add_argument("--n", type=sample_count, required=True, help="samples in this shard")
     p.add_argument("--shard", type=count, default=0, help="shard index: selects x_T (same for every cell)")
-    p.add_argument("--keep-samples", action="store_true", help="also write the uint8 samples")
+    p.add_argument("--keep-samples", action="store_true", help="also write the uint8 samples (samples.npz: images)")
+    p.add_argument("--keep-floats", action="store_true",
+                   help="also write the samples' float pixels in [0, 1] before rounding (samples.npz: floats, float32)")
     add_model_args(p)
     add_extractor_args(p)
     p.set_defaults(func=_sample)

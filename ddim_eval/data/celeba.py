@@ -1,9 +1,10 @@
 """CelebA 64x64 as the DDIM authors prepared it: the aligned 178x218 images, cropped, then resized.
 
 The official code crops the 128x128 box with top 57 and left 25 (centre x 89, y 121) and resizes it to 64 with
-torchvision's Resize (bilinear, antialiased). Splits follow `list_eval_partition.txt` (0 train, 1 valid, 2 test;
-162,770 / 19,867 / 19,962 images). Both files come from the CelebA Google Drive, which often refuses automatic
-downloads (quota): then the user places them by hand, checked against the md5s torchvision publishes.
+torchvision's Resize (bilinear, antialiased; `ddim_eval.data.resize` has the other filters). Splits follow
+`list_eval_partition.txt` (0 train, 1 valid, 2 test; 162,770 / 19,867 / 19,962 images). Both files come from the
+CelebA Google Drive, which often refuses automatic downloads (quota): then the user places them by hand, checked
+against the md5s torchvision publishes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from ddim_eval.data.arrays import save_image_stream
+from ddim_eval.data.resize import PAPER_FILTER, check_filter, resize
 from ddim_eval.fetch import fetch_file, verify_file
 
 # name: (Google Drive file id, md5), as torchvision.datasets.CelebA lists them.
@@ -62,26 +64,27 @@ def split_files(partition: str | os.PathLike, split: str) -> list[str]:
     return names
 
 
-def preprocess(image: Image.Image) -> np.ndarray:
-    """One aligned CelebA image -> uint8 CHW [3, 64, 64], cropped and resized as the official code does."""
+def preprocess(image: Image.Image, resize_filter: str = PAPER_FILTER) -> np.ndarray:
+    """One aligned CelebA image -> uint8 CHW [3, 64, 64], cropped as the official code does and resized by
+    `resize_filter` (the paper's: bilinear, antialiased)."""
     import torchvision.transforms.functional as TF
 
     if image.size != (178, 218):
         raise ValueError(f"expected an aligned CelebA image of 178x218 (width x height); got {image.size}")
     image = TF.crop(image.convert("RGB"), CROP_TOP, CROP_LEFT, CROP_SIZE, CROP_SIZE)
-    image = TF.resize(image, RESOLUTION, interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
-    return np.asarray(image).transpose(2, 0, 1)
+    return np.asarray(resize(image, RESOLUTION, resize_filter)).transpose(2, 0, 1)
 
 
-def prepare(archive: str | os.PathLike, partition: str | os.PathLike, out: str | os.PathLike, split: str, *,
-            max_images: int | None = None, verify: bool = True) -> Path:
-    """Write `split` (its first `max_images` images, or all) as a prepared uint8 array at `out`."""
+def images(archive: str | os.PathLike, partition: str | os.PathLike, split: str, *, max_images: int | None = None,
+           resize_filter: str = PAPER_FILTER, verify: bool = True) -> tuple[Iterator[np.ndarray], int]:
+    """The images of `split` (its first `max_images`, or all), prepared one at a time, and how many there are."""
     if verify:
         for path, name in ((archive, "img_align_celeba.zip"), (partition, "list_eval_partition.txt")):
             verify_file(Path(path), md5=FILES[name][1])
     names = split_files(partition, split)[:max_images]
+    check_filter(resize_filter)
 
-    def images() -> Iterator[np.ndarray]:
+    def stream() -> Iterator[np.ndarray]:
         with zipfile.ZipFile(archive) as z:
             for name in names:
                 try:
@@ -89,6 +92,13 @@ def prepare(archive: str | os.PathLike, partition: str | os.PathLike, out: str |
                 except KeyError:
                     raise ValueError(f"{archive} has no img_align_celeba/{name}: not CelebA's aligned images "
                                      "archive") from None
-                yield preprocess(Image.open(io.BytesIO(data)))
+                yield preprocess(Image.open(io.BytesIO(data)), resize_filter)
 
-    return save_image_stream(out, images(), len(names), (3, RESOLUTION, RESOLUTION))
+    return stream(), len(names)
+
+
+def prepare(archive: str | os.PathLike, partition: str | os.PathLike, out: str | os.PathLike, split: str, *,
+            max_images: int | None = None, verify: bool = True) -> Path:
+    """Write `split` (its first `max_images` images, or all) as a prepared uint8 array at `out`."""
+    stream, n = images(archive, partition, split, max_images=max_images, verify=verify)
+    return save_image_stream(out, stream, n, (3, RESOLUTION, RESOLUTION))

@@ -17,8 +17,13 @@ def check_finite(x: Tensor, what: str = "samples") -> None:
 
 def to_uint8(x: Tensor) -> Tensor:
     """[-1, 1] floats -> uint8, as torchvision's `save_image`: u = clamp((x + 1) / 2, 0, 1), floor(255 u + 0.5)."""
+    return unit_to_uint8(to_unit(x))
+
+
+def to_unit(x: Tensor) -> Tensor:
+    """[-1, 1] floats -> float32 pixels in [0, 1] before rounding: u = clamp((x + 1) / 2, 0, 1)."""
     check_finite(x)
-    return unit_to_uint8((x.float() + 1) / 2)
+    return ((x.float() + 1) / 2).clamp_(0, 1)
 
 
 def unit_to_uint8(u: Tensor) -> Tensor:

@@ -8,6 +8,7 @@ workflow requires the number: bedroom alone holds 3 million images). LSUN publis
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -20,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from ddim_eval.data.arrays import save_image_stream
+from ddim_eval.data.resize import PAPER_FILTER, check_filter, resize
 from ddim_eval.fetch import fetch_file
 
 CATEGORIES = ("bedroom", "church_outdoor")
@@ -70,26 +72,31 @@ def fetch(root: str | os.PathLike, category: str, *, allow_download: bool = True
     return target
 
 
-def preprocess(image: Image.Image) -> np.ndarray:
-    """One LSUN image -> uint8 CHW [3, 256, 256]: shorter side resized to 256, then centre-cropped."""
+def preprocess(image: Image.Image, resize_filter: str = PAPER_FILTER) -> np.ndarray:
+    """One LSUN image -> uint8 CHW [3, 256, 256]: shorter side resized to 256 by `resize_filter` (the paper's:
+    bilinear, antialiased), then centre-cropped."""
     import torchvision.transforms.functional as TF
 
-    image = TF.resize(image.convert("RGB"), RESOLUTION, interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
+    image = resize(image.convert("RGB"), RESOLUTION, resize_filter)
     return np.asarray(TF.center_crop(image, RESOLUTION)).transpose(2, 0, 1)
 
 
-def prepare(database: str | os.PathLike, out: str | os.PathLike, *, max_images: int) -> Path:
-    """Write the first `max_images` images of an LSUN LMDB (in key order) as a prepared uint8 array at `out`."""
+@contextlib.contextmanager
+def images(database: str | os.PathLike, *, max_images: int,
+           resize_filter: str = PAPER_FILTER) -> Iterator[tuple[Iterator[np.ndarray], int]]:
+    """The first `max_images` images of an LSUN LMDB (in key order), prepared one at a time, and how many there
+    are, while the database is open."""
     import lmdb
 
     database = Path(database)
     if not (database / "data.mdb").is_file():
         raise FileNotFoundError(f"{database} is not an LMDB folder (no data.mdb)")
+    check_filter(resize_filter)
     env = lmdb.open(str(database), readonly=True, lock=False, readahead=False, max_readers=1, subdir=True)
     try:
         n = min(max_images, env.stat()["entries"])
 
-        def images() -> Iterator[np.ndarray]:
+        def stream() -> Iterator[np.ndarray]:
             with env.begin(write=False) as txn:
                 for i, (key, value) in enumerate(txn.cursor()):
                     if i == n:
@@ -99,8 +106,14 @@ def prepare(database: str | os.PathLike, out: str | os.PathLike, *, max_images: 
                         image.load()
                     except OSError as e:
                         raise ValueError(f"{database}: entry {key!r} is not a readable image ({e})") from None
-                    yield preprocess(image)
+                    yield preprocess(image, resize_filter)
 
-        return save_image_stream(out, images(), n, (3, RESOLUTION, RESOLUTION))
+        yield stream(), n
     finally:
         env.close()
+
+
+def prepare(database: str | os.PathLike, out: str | os.PathLike, *, max_images: int) -> Path:
+    """Write the first `max_images` images of an LSUN LMDB (in key order) as a prepared uint8 array at `out`."""
+    with images(database, max_images=max_images) as (stream, n):
+        return save_image_stream(out, stream, n, (3, RESOLUTION, RESOLUTION))

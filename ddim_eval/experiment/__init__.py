@@ -13,7 +13,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "cells": ["ALL_TABLES", "CELL_DIR", "COMPARED_TABLES", "DATA_PATH", "EXTERNAL_PATH", "FID_TABLES", "PREPARED",
                   "PROTOCOL_PATH", "RECON_PATH", "SOURCE_SPLITS", "TIMING_PATH", "Cell", "data_path", "external_sets",
                   "fast_path", "fid_cells", "max_images", "model_spec", "paper_cell", "paper_spec", "protocol_cells",
-                  "protocol_inputs", "recon_runs", "run_dir",
+                  "protocol_inputs", "recon_runs", "resize_dataset", "run_dir",
                   "sampler_cells", "sampler_entries", "sampler_spacing", "shards", "spacing", "study_cells",
                   "study_inputs", "study_samplers", "table_inputs", "timing_runs"],
         "checks": ["check_config", "check_config_file", "check_extractor", "load_config"],

@@ -37,6 +37,8 @@ DATA_PATH = "resources/{name}/{split}.npy"
 # The splits each built-in data source provides.
 SOURCE_SPLITS = {"digits": digits.SPLITS, "cifar10": cifar10.SPLITS, "celeba": tuple(celeba.SPLITS),
                  **{f"lsun_{category}": lsun.SPLITS for category in lsun.CATEGORIES}}
+# The sources whose preparation resizes (the protocol study's resize filters apply to them).
+RESIZED_SOURCES = ("celeba", *(f"lsun_{category}" for category in lsun.CATEGORIES))
 PREPARED = "prepared"
 
 
@@ -185,8 +187,9 @@ def external_sets(config: dict[str, Any], table: str | None = None) -> list[dict
 
 def protocol_cells(config: dict[str, Any]) -> dict[str, Cell]:
     """The cells the protocol study reads, by role: "paper" (DDIM, eta = 0, at the study's S and the dataset's
-    spacing: its samples are kept), and where planned "spacing" (the other spacing) and "checkpoint" (the other
-    weights' dataset); {} without a study."""
+    spacing: its samples are kept), and where planned "spacing" (the other spacing), "checkpoint" (the other
+    weights' dataset) and "resize" (the resize dataset's cell at the study's S, where that is another dataset); {}
+    without a study."""
     study = config.get("protocol_study")
     if not study:
         return {}
@@ -196,7 +199,15 @@ def protocol_cells(config: dict[str, Any]) -> dict[str, Cell]:
         roles["spacing"] = dataclasses.replace(paper, spacing=study["spacing"])
     if study.get("checkpoint"):
         roles["checkpoint"] = dataclasses.replace(paper, dataset=study["checkpoint"])
+    if study.get("resize_filters") and resize_dataset(config) != study["dataset"]:
+        roles["resize"] = paper_cell(config, resize_dataset(config), study["steps"], 0.0)
     return roles
+
+
+def resize_dataset(config: dict[str, Any]) -> str:
+    """The dataset whose reference the protocol study re-prepares with other resize filters (default: its own)."""
+    study = config["protocol_study"]
+    return study.get("resize_dataset") or study["dataset"]
 
 
 def shards(config: dict[str, Any]) -> list[tuple[int, int]]:
@@ -218,13 +229,13 @@ def timing_runs(config: dict[str, Any]) -> list[tuple[str, str, int]]:
 
 
 def protocol_inputs(config: dict[str, Any], out: str) -> list[str]:
-    """Every cell result the protocol study reads: the paper cell's shards' features (their kept samples.npz beside
-    them are no declared output) and metrics, the other cells' metrics."""
+    """Every cell result the protocol study reads: the paper cell's and the resize cell's shards' features (the
+    kept samples.npz beside them is no declared output) and every cell's metrics."""
     roles = protocol_cells(config)
     if not roles:
         return []
-    paper = f"{out}/{roles['paper'].path}"
-    return ([f"{paper}/shard{k}/features.npz" for k, _ in shards(config)]
+    return ([f"{out}/{roles[role].path}/shard{k}/features.npz" for role in ("paper", "resize") if role in roles
+             for k, _ in shards(config)]
             + [f"{out}/{cell.path}/metrics.json" for cell in roles.values()])
 
 

@@ -11,15 +11,18 @@ from typing import Any
 
 import yaml
 
+from ddim_eval.data.resize import FILTERS, PAPER_FILTER
 from ddim_eval.experiment.cells import (
     ALL_TABLES,
     FID_TABLES,
+    RESIZED_SOURCES,
     SOURCE_SPLITS,
     checked_spec,
     fast_path,
     image_limits,
     model_spec,
     registry,
+    resize_dataset,
     shards,
     spacing,
     study_cells,
@@ -156,6 +159,27 @@ def _check_protocol_study(config: dict[str, Any]) -> None:
     if too_many:
         raise ValueError(f"protocol_study.sample_counts: {too_many} are not fewer than n_samples = "
                          f"{config['n_samples']}")
+    _check_resize(config)
+
+
+def _check_resize(config: dict[str, Any]) -> None:
+    """The resize filters: known, not the paper's, on a dataset whose preparation resizes."""
+    study, datasets = config["protocol_study"], config["datasets"]
+    filters, name = study.get("resize_filters", []), resize_dataset(config)
+    bad = [f for f in filters if f not in FILTERS or f == PAPER_FILTER]
+    if bad:
+        raise ValueError(f"protocol_study.resize_filters: {bad} are not other resize filters than the paper's "
+                         f"{PAPER_FILTER!r}; allowed: {[f for f in FILTERS if f != PAPER_FILTER]}")
+    if name not in datasets:
+        raise ValueError(f"protocol_study.resize_dataset: unknown dataset {name!r}; defined under datasets: "
+                         f"{sorted(datasets)}")
+    if filters and datasets[name]["source"] not in RESIZED_SOURCES:
+        raise ValueError(f"protocol_study.resize_filters: dataset {name!r} (source {datasets[name]['source']!r}) is "
+                         f"not resized when prepared; the filters apply to the sources {list(RESIZED_SOURCES)} (set "
+                         "resize_dataset to such a dataset)")
+    if filters and study["steps"] > model_spec(config, name).T:
+        raise ValueError(f"protocol_study.steps: {study['steps']} exceeds T = {model_spec(config, name).T} of "
+                         f"{name!r}'s model (the resize dataset)")
 
 
 def _check_variants(config: dict[str, Any]) -> None:

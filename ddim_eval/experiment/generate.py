@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ddim_eval.data.images import check_finite, to_uint8
+from ddim_eval.data.images import check_finite, to_uint8, to_unit
 from ddim_eval.io import PARTIAL, load_npz, save_json, save_npz
 from ddim_eval.metrics.extractors import Extractor
 from ddim_eval.metrics.features import chunk_stats, save_feature_set
@@ -103,11 +103,12 @@ def finished_batches(partial: Path, settings: dict) -> int:
 def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *, shape: tuple[int, ...],
                   run: SamplerRun, n: int, shard: int,
                   extractor: Extractor, batch_size: int = 256, device: torch.device | str = "cpu",
-                  fast_path: str = "fp32", keep_samples: bool = False, progress: bool = True,
-                  describe: dict | None = None) -> dict:
+                  fast_path: str = "fp32", keep_samples: bool = False, keep_floats: bool = False,
+                  progress: bool = True, describe: dict | None = None) -> dict:
     """Sample shard `shard` (n images) of one cell, from the x_T drawn for `model` (a registry spec's `x_T_name`), and
     write, each atomically, into `out_dir`:
-    features.npz, stats.npz, timing.json (plus samples.npz, uint8 NCHW, with keep_samples).
+    features.npz, stats.npz, timing.json, plus samples.npz with keep_samples (`images`: uint8 NCHW) and keep_floats
+    (`floats`: float32 NCHW in [0, 1], the pixels before rounding to uint8).
 
     Progress is committed batch by batch to `out_dir/.partial/`, and a rerun with the same settings resumes after
     the last finished batch; the folder is removed once the outputs are written. Timing leaves out the first batch
@@ -116,7 +117,8 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
     partial = out_dir / PARTIAL
     settings = {"model": model, "shard": shard, "n": n, "shape": list(shape), **run.describe(),
                 "batch_size": batch_size, "device": torch.device(device).type, "fast_path": fast_path,
-                "extractor": extractor.name, "layer": extractor.layer, "keep_samples": keep_samples}
+                "extractor": extractor.name, "layer": extractor.layer, "keep_samples": keep_samples,
+                "keep_floats": keep_floats}
     done = finished_batches(partial, settings)
     stale = [out_dir / name for name in SHARD_FILES if (out_dir / name).exists()]
     if stale:
@@ -126,13 +128,15 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
             path.unlink()
     if done:
         print(f"{out_dir}: resuming after {done} finished batch(es) of {batch_size}", file=sys.stderr)
-    batches = sample_shard(eps_model, model, shard, n, shape, run, batch_size=batch_size, device=device,
-                           first_batch=done, progress=progress)
-    for b, (images, seconds) in enumerate(batches, start=done):
-        saved = {"images": images.numpy()} if keep_samples else {}
+    batches = shard_batches(eps_model, model, shard, n, shape, run, batch_size=batch_size, device=device,
+                            first_batch=done, progress=progress)
+    kept = (("images",) if keep_samples else ()) + (("floats",) if keep_floats else ())
+    for b, (x0, seconds) in enumerate(batches, start=done):
+        images = to_uint8(x0).cpu()
+        saved = {"images": images.numpy(), "floats": to_unit(x0).cpu().numpy()}
         save_npz(partial / f"batch{b:06d}.npz", features=extractor(images).numpy(), seconds=np.float64(seconds),
-                 warmup=np.bool_(b == done), **saved)
-    keys = ("features", "seconds", "warmup", *(("images",) if keep_samples else ()))
+                 warmup=np.bool_(b == done), **{key: saved[key] for key in kept})
+    keys = ("features", "seconds", "warmup", *kept)
     parts = [load_npz(path, keys, "shard progress") for path in sorted(partial.glob("batch*.npz"))]
     features = [p["features"] for p in parts]
     timed = [p for p in parts if not p["warmup"]] or parts
@@ -140,8 +144,8 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
         sum(float(p["seconds"]) for p in timed), sum(len(p["features"]) for p in timed), run, batch_size,
         device, fast_path) | {"resumed_batches": done}
     save_feature_set(out_dir, np.concatenate(features), chunk_stats(features, extractor.name, extractor.layer))
-    if keep_samples:
-        save_npz(out_dir / "samples.npz", images=np.concatenate([p["images"] for p in parts]))
+    if kept:
+        save_npz(out_dir / "samples.npz", **{key: np.concatenate([p[key] for p in parts]) for key in kept})
     save_json(out_dir / "timing.json", record)
     shutil.rmtree(partial)
     return record

@@ -9,15 +9,17 @@ of their own from the same x_T, paired as the tables' cells are) the tau spacing
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ddim_eval.experiment.cells import data_path, protocol_cells, shards
+from ddim_eval.experiment.cells import data_path, max_images, protocol_cells, shards
 from ddim_eval.io import load_json, load_npz
 from ddim_eval.metrics.bootstrap import Replicated, paired_difference, replicated, resample_counts
 
@@ -36,38 +38,76 @@ def _row(deviation: str, setting: str, value: Replicated, paper: Replicated, lev
     return row | extra
 
 
+@dataclasses.dataclass
+class _Cell:
+    """A cell's features and record with its dataset's reference statistics and features."""
+    dataset: str
+    features: np.ndarray
+    record: dict
+    ref: Any
+    ref_features: np.ndarray
+
+
+def _load_cell(config: dict[str, Any], out: str, cell: Any) -> _Cell:
+    from ddim_eval.metrics.features import load_feature_rows
+    from ddim_eval.metrics.stats import load_stats
+
+    path = Path(out) / cell.path
+    stats = load_stats(path / "stats.npz")
+    features = load_feature_rows([path / f"shard{k}" / "features.npz" for k, _ in shards(config)], stats,
+                                 path / "stats.npz")
+    ref_dir = Path(out) / "reference" / f"{cell.dataset}-{config['datasets'][cell.dataset]['reference_split']}"
+    ref = load_stats(ref_dir / "stats.npz", stats.extractor, stats.layer)
+    ref_features = load_feature_rows([ref_dir / "features.npz"], ref, ref_dir / "stats.npz")
+    return _Cell(cell.dataset, features, load_json(path / "metrics.json"), ref, ref_features)
+
+
+def _npz_keys(path: Path) -> set[str]:
+    with np.load(path) as z:
+        return set(z.files)
+
+
 class _Study:
     """The study cell's samples and features, the reference, and the extractor, loaded once."""
 
     def __init__(self, config: dict[str, Any], out: str, device: torch.device | str, batch_size: int,
-                 weights_path: str | None) -> None:
+                 weights_path: str | None, raw_files: Sequence[str]) -> None:
         from ddim_eval.metrics.extractors import load_extractor
-        from ddim_eval.metrics.features import load_feature_rows
-        from ddim_eval.metrics.stats import load_stats
 
         self.config, self.out, self.device, self.batch_size = config, out, device, batch_size
+        self.raw_files = list(raw_files)
         study, self.cells = config["protocol_study"], protocol_cells(config)
-        cell = Path(out) / self.cells["paper"].path
-        self.record = load_json(cell / "metrics.json")
-        parts = [cell / f"shard{k}" for k, _ in shards(config)]
-        missing = [str(p / "samples.npz") for p in parts if not (p / "samples.npz").is_file()]
+        self.cell = _load_cell(config, out, self.cells["paper"])
+        self.record, self.features, self.ref = self.cell.record, self.cell.features, self.cell.ref
+        self.ref_features = self.cell.ref_features
+        kept = [Path(out) / self.cells["paper"].path / f"shard{k}" / "samples.npz" for k, _ in shards(config)]
+        keys = ("images", "floats") if study.get("float_samples") else ("images",)
+        missing = [str(p) for p in kept if not p.is_file() or not set(keys) <= _npz_keys(p)]
         if missing:
-            raise ValueError(f"the protocol study needs the study cell's kept samples; missing {missing} (sampled "
-                             "before the study was planned: delete the cell's folder and rerun)")
-        self.samples = np.concatenate([load_npz(p / "samples.npz", ("images",), "kept samples")["images"]
-                                       for p in parts])
-        self.stats = load_stats(cell / "stats.npz")
-        self.features = load_feature_rows([p / "features.npz" for p in parts], self.stats, cell / "stats.npz")
-        entry = config["datasets"][study["dataset"]]
-        ref_dir = Path(out) / "reference" / f"{study['dataset']}-{entry['reference_split']}"
-        self.ref = load_stats(ref_dir / "stats.npz", self.stats.extractor, self.stats.layer)
-        self.ref_features = load_feature_rows([ref_dir / "features.npz"], self.ref, ref_dir / "stats.npz")
-        self.ref_images_path = data_path(config, study["dataset"], entry["reference_split"])
+            raise ValueError(f"the protocol study needs the study cell's kept samples ({' and '.join(keys)}); "
+                             f"missing in {missing} (sampled before the study asked for them: delete the cell's "
+                             "folder and rerun)")
+        parts = [load_npz(p, keys, "kept samples") for p in kept]
+        self.samples = np.concatenate([part["images"] for part in parts])
+        self.floats = np.concatenate([part["floats"] for part in parts]) if "floats" in keys else None
+        self.ref_images_path = data_path(config, study["dataset"], config["datasets"][study["dataset"]]
+                                         ["reference_split"])
         e = config["extractor"]
         self.extractor = load_extractor(e["name"], e.get("layer"), weights_path, device)
         i = config["intervals"]
         self.level, self.n_boot, self.seed = i["level"], i["n_boot"], i["seed"]
         self.counts = resample_counts(len(self.features), self.n_boot, self.seed)
+
+    def checked_paper(self, cell: _Cell) -> Replicated:
+        """The cell's FID under the paper's protocol, its replicates checked against its metrics.json's (the
+        deviations are paired with them only if both come from the same resamples of the same features)."""
+        counts = resample_counts(len(cell.features), self.n_boot, self.seed)
+        paper = self.fid(cell.features, cell.ref, counts)
+        if not np.allclose(paper.replicates, cell.record["replicates"]["fid"], rtol=1e-6, atol=1e-9):
+            raise ValueError(f"{self.out}: the {cell.dataset} cell's metrics.json's FID replicates differ from the "
+                             "ones its features give; the cell's files are from different runs (delete the cell, "
+                             "rerun)")
+        return paper
 
     def features_of(self, images: np.ndarray, extractor: Any = None) -> np.ndarray:
         from ddim_eval.metrics.features import batches, extract
@@ -127,11 +167,16 @@ def _fid_inf(s: _Study, features: np.ndarray) -> dict[str, float]:
 
 
 def _storage_rows(s: _Study, paper: Replicated) -> list[dict]:
+    """The samples stored as JPEG, and kept as floats (not rounded to uint8), read by the same extractor."""
     from ddim_eval.metrics.protocol import jpeg_roundtrip
 
-    return [_row("storage", f"JPEG at quality {q} instead of PNG (lossless)",
+    rows = [_row("storage", f"JPEG at quality {q} instead of PNG (lossless)",
                  s.fid(s.features_of(jpeg_roundtrip(s.samples, q)), s.ref), paper, s.level)
             for q in s.config["protocol_study"].get("jpeg_qualities", [])]
+    if s.floats is not None:
+        rows.append(_row("storage", "float32 pixels, not rounded, instead of uint8 (PNG)",
+                         s.fid(s.features_of(s.floats), s.ref), paper, s.level))
+    return rows
 
 
 def _extractor_rows(s: _Study, paper: Replicated) -> list[dict]:
@@ -160,26 +205,71 @@ def _cell_rows(s: _Study) -> list[dict]:
              "checkpoint": ("checkpoint", f"model {other.get('model')} (dataset {study.get('checkpoint')}) instead "
                                           f"of {s.config['datasets'][paper_cell.dataset]['model']}")}
     return [_row(*words[role], replicated(load_json(Path(out) / cell.path / "metrics.json")), paper, s.level)
-            for role, cell in s.cells.items() if role != "paper"]
+            for role, cell in s.cells.items() if role in words]
+
+
+def _resize_rows(s: _Study, paper: Replicated) -> list[dict]:
+    """The resize dataset's reference re-prepared from the raw images with each other resize filter, against its
+    cell's samples (the study's cell, or that dataset's cell at the same S: then its paper's-protocol row first)."""
+    from ddim_eval.data.resize import PAPER_FILTER
+    from ddim_eval.metrics.features import extract, image_batches
+    from ddim_eval.metrics.stats import from_features
+
+    filters = s.config["protocol_study"].get("resize_filters", [])
+    if not filters:
+        return []
+    cell, rows = s.cell, []
+    if "resize" in s.cells:
+        cell = _load_cell(s.config, s.out, s.cells["resize"])
+        paper = s.checked_paper(cell)
+        rows.append(_row(PAPER, f"{cell.dataset}'s cell: all {len(cell.features)} samples as uint8, {cell.ref.n} "
+                         "reference images", paper, paper, s.level, dataset=cell.dataset, n=len(cell.features),
+                         n_ref=cell.ref.n))
+    counts = resample_counts(len(cell.features), s.n_boot, s.seed)
+    print(f"protocol study: resize filters {filters}", file=sys.stderr)
+    for name in filters:
+        with _raw_reference(s, cell.dataset, name) as (images, n):
+            features = extract(s.extractor, image_batches(images, s.batch_size), total=n, progress=False)[0]
+        ref = from_features(features, cell.ref.extractor, cell.ref.layer)
+        rows.append(_row("resize", f"reference resized by {name} instead of {PAPER_FILTER} (antialiased)",
+                         s.fid(cell.features, ref, counts), paper, s.level, dataset=cell.dataset,
+                         n=len(cell.features), n_ref=ref.n))
+    return rows
+
+
+@contextlib.contextmanager
+def _raw_reference(s: _Study, dataset: str, resize_filter: str) -> Iterator[tuple[Iterator[np.ndarray], int]]:
+    """The dataset's reference split prepared anew from its downloaded files, resized by `resize_filter`, one image
+    at a time (its image limit as the prepared split's)."""
+    from ddim_eval.data import celeba, lsun
+
+    entry = s.config["datasets"][dataset]
+    limit = max_images(s.config, entry["source"])
+    if entry["source"] == "celeba":
+        archive, partition = s.raw_files
+        yield celeba.images(archive, partition, entry["reference_split"], max_images=limit,
+                            resize_filter=resize_filter, verify=False)
+    else:
+        with lsun.images(Path(s.raw_files[0]).parent, max_images=limit, resize_filter=resize_filter) as stream:
+            yield stream
 
 
 def protocol_study(config: dict[str, Any], out: str, *, device: torch.device | str = "cpu", batch_size: int = 256,
-                   weights_path: str | None = None) -> dict[str, Any]:
+                   weights_path: str | None = None, raw_files: Sequence[str] = ()) -> dict[str, Any]:
     """The study's record: one row per deviation (FID with its interval; its shift from the paper's protocol with
-    the paired interval), the first row the paper's protocol itself, and what was measured how."""
-    s = _Study(config, out, device, batch_size, weights_path)
-    paper = s.fid(s.features, s.ref)
-    if not np.allclose(paper.replicates, s.record["replicates"]["fid"], rtol=1e-6, atol=1e-9):
-        raise ValueError(f"{out}/{s.cells['paper'].path}: its metrics.json's FID replicates differ from the ones "
-                         "its features give; the cell's files are from different runs (delete the cell, rerun)")
+    the paired interval), the first row the paper's protocol itself, and what was measured how. `raw_files`: the
+    downloaded files the resize dataset's reference is prepared from (its download rule's outputs), where the study
+    has resize filters."""
+    s = _Study(config, out, device, batch_size, weights_path, raw_files)
+    paper = s.checked_paper(s.cell)
     rows = [_row(PAPER, f"all {len(s.features)} samples as uint8, {s.ref.n} reference images", paper, paper,
                  s.level, n=len(s.features), **_fid_inf(s, s.features))]
     for part in (_reference_rows, _count_rows, _storage_rows, _extractor_rows):
         print(f"protocol study: {part.__name__.strip('_').replace('_', ' ')}", file=sys.stderr)
         rows += part(s, paper)
-    rows += _cell_rows(s)
-    defaults = {"n": len(s.features), "n_ref": s.ref.n, "extractor": s.ref.extractor}
+    rows += _cell_rows(s) + _resize_rows(s, paper)
     study = config["protocol_study"]
+    defaults = {"dataset": study["dataset"], "n": len(s.features), "n_ref": s.ref.n, "extractor": s.ref.extractor}
     return {"dataset": study["dataset"], "steps": study["steps"], "cell": s.cells["paper"].path,
             "ci_level": s.level, "n_boot": s.n_boot, "bootstrap_seed": s.seed,
             "rows": [defaults | row for row in rows]}

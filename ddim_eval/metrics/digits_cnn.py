@@ -43,7 +43,8 @@ class DigitsCNN(nn.Module):
 
 
 def pixels_to_input(images: Tensor) -> Tensor:
-    """uint8 [N, 1 or 3, 8, 8] -> the CNN's float [N, 1, 8, 8] in [0, 1] (RGB copies of gray are averaged)."""
+    """Pixels [N, 1 or 3, 8, 8] (uint8, or float on the 0..255 scale) -> the CNN's float [N, 1, 8, 8] in [0, 1] (RGB
+    copies of gray are averaged)."""
     return images.float().mean(1, keepdim=True) / 255
 
 
@@ -111,8 +112,9 @@ class DigitsFeatureExtractor(FeatureExtractorBase):
         return torch.zeros(1, 3, 8, 8, dtype=torch.uint8)
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        if x.dtype != torch.uint8 or x.ndim != 4 or tuple(x.shape[1:]) != (3, 8, 8):
-            raise ValueError(f"{NAME} takes uint8 [N, 3, 8, 8]; got {x.dtype} {tuple(x.shape)}")
+        """x: pixels [N, 3, 8, 8], uint8 or float32 on the same 0..255 scale (unrounded samples)."""
+        if x.dtype not in (torch.uint8, torch.float32) or x.ndim != 4 or tuple(x.shape[1:]) != (3, 8, 8):
+            raise ValueError(f"{NAME} takes uint8 or float32 pixels [N, 3, 8, 8]; got {x.dtype} {tuple(x.shape)}")
         features, logits = self.cnn(pixels_to_input(x))
         out = {FEATURE_LAYER: features, "logits": logits}
         return tuple(out[name] for name in self.features_list)

@@ -2,18 +2,23 @@
 and the demo's digits-cnn registered beside them.
 
 Images enter as uint8 NCHW, grayscale repeated to RGB, exactly what torch-fidelity's own `calculate_metrics`
-feeds its extractors. torch-fidelity downloads Inception's weights on first use; without internet, fetch them
+feeds its extractors; or, the float route, as float pixels in [0, 1] not rounded to uint8 (the protocol study's
+"float samples" row). torch-fidelity downloads Inception's weights on first use; without internet, fetch them
 once with `ddim-eval fetch-inception` and pass the file as `weights_path` (its `feature_extractor_weights_path`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import http.client
 import os
+import sys
 import urllib.error
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import torch
 import torch_fidelity
@@ -45,10 +50,38 @@ class Extractor:
 
     @torch.no_grad()
     def __call__(self, images: Tensor) -> Tensor:
-        """uint8 images [N, 1 or 3, H, W] -> float32 features [N, d] on the CPU."""
-        if images.dtype != torch.uint8:
-            raise ValueError(f"feature extractors take uint8 pixels; got {images.dtype}")
-        return self.module(to_rgb(images).to(self.device))[0].float().cpu()
+        """Images [N, 1 or 3, H, W] -> float32 features [N, d] on the CPU: uint8 pixels, or float32 pixels in
+        [0, 1] (the float route: 255 u, unrounded, where uint8 would be floor(255 u + 0.5))."""
+        if images.dtype == torch.uint8:
+            return self.module(to_rgb(images).to(self.device))[0].float().cpu()
+        if images.dtype != torch.float32:
+            raise ValueError(f"feature extractors take uint8 pixels or float32 ones in [0, 1]; got {images.dtype}")
+        if images.numel() and not 0 <= float(images.min()) <= float(images.max()) <= 1:
+            raise ValueError(f"float pixels must lie in [0, 1]; got [{float(images.min()):.4g}, "
+                             f"{float(images.max()):.4g}]")
+        with float_pixels_admitted(self.module):
+            return self.module(to_rgb(images * 255).to(self.device))[0].float().cpu()
+
+
+@contextlib.contextmanager
+def float_pixels_admitted(module: torch.nn.Module) -> Iterator[None]:
+    """Let a torch-fidelity extractor take float pixels on its uint8 scale while this lasts.
+
+    torch-fidelity's extractors refuse anything but uint8 in one check (`vassert`, "Expecting image as torch.Tensor
+    with dtype=torch.uint8"), then convert the pixels to float as their first step, as the TF Inception graph of the
+    original FID code took float pixels. Waiving that one check (every other check stands) gives the network the
+    unrounded pixels; integer-valued floats give the uint8 route's features bit for bit (tested)."""
+    namespace = sys.modules[type(module).__module__]
+    check = getattr(namespace, "vassert", None)
+    if check is None:  # not torch-fidelity's (the demo's digits-cnn takes floats itself)
+        yield
+        return
+
+    def vassert(condition: bool, message: str) -> None:
+        check(condition or "dtype=torch.uint8" in message, message)
+
+    with mock.patch.object(namespace, "vassert", vassert):
+        yield
 
 
 def check_extractor(name: str, layer: str | None = None) -> str:

@@ -4,6 +4,7 @@ statistics, and the features files (`features.npz`) that carry the extractor and
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -22,9 +23,17 @@ if TYPE_CHECKING:  # reading features needs no extractor, nor torch-fidelity's s
 
 
 def batches(images: np.ndarray, batch_size: int) -> Iterator[Tensor]:
-    """uint8 image batches from an array (memory-mapped arrays are read one batch at a time)."""
+    """Image batches (uint8, or float pixels in [0, 1]) from an array (memory-mapped arrays are read one batch at a
+    time)."""
     for start in range(0, len(images), batch_size):
         yield torch.from_numpy(np.array(images[start:start + batch_size]))  # a writable copy of the slice
+
+
+def image_batches(images: Iterable[np.ndarray], batch_size: int) -> Iterator[Tensor]:
+    """Batches of `batch_size` images from a stream of single images (the last batch may be smaller)."""
+    images = iter(images)
+    while batch := list(itertools.islice(images, batch_size)):
+        yield torch.from_numpy(np.stack(batch))
 
 
 def extract(extractor: Extractor, image_batches: Iterable[Tensor], *, total: int | None = None,

@@ -14,8 +14,8 @@ import pandas as pd
 from ddim_eval.io import atomic_path, save_json
 from ddim_eval.report.tables import PAGE_STYLE
 
-COLUMNS = ["deviation", "setting", "fid", "fid_ci_low", "fid_ci_high", "shift", "shift_ci_low", "shift_ci_high",
-           "significant", "fid_inf", "fid_inf_ci_low", "fid_inf_ci_high", "n", "n_ref", "extractor"]
+COLUMNS = ["dataset", "deviation", "setting", "fid", "fid_ci_low", "fid_ci_high", "shift", "shift_ci_low",
+           "shift_ci_high", "significant", "fid_inf", "fid_inf_ci_low", "fid_inf_ci_high", "n", "n_ref", "extractor"]
 
 
 def frame(study: dict[str, Any]) -> pd.DataFrame:
@@ -33,7 +33,7 @@ def layout(study: dict[str, Any]) -> tuple[pd.DataFrame, str]:
     its note."""
     t = frame(study)
     wide = pd.DataFrame({
-        "deviation": t["deviation"], "setting": t["setting"],
+        "dataset": t["dataset"], "deviation": t["deviation"], "setting": t["setting"],
         "FID [interval]": [_interval(*v) for v in zip(t["fid"], t["fid_ci_low"], t["fid_ci_high"])],
         "shift [paired interval]": [_interval(*v, digits=3) + (" *" if s is True else "")
                                     for *v, s in zip(t["shift"], t["shift_ci_low"], t["shift_ci_high"],
@@ -41,6 +41,8 @@ def layout(study: dict[str, Any]) -> tuple[pd.DataFrame, str]:
     if t["fid_inf"].notna().any():
         wide["FID_inf [interval]"] = [_interval(*v) for v in zip(t["fid_inf"], t["fid_inf_ci_low"],
                                                                   t["fid_inf_ci_high"])]
+    if t["dataset"].nunique() == 1:  # the note names it
+        wide = wide.drop(columns="dataset")
     paper = t.iloc[0]
     note = (f"{study['dataset']}, DDIM eta = 0 at S = {study['steps']} ({study['cell']}): n = {int(paper['n'])} "
             f"samples against {int(paper['n_ref'])} reference images, {paper['extractor']} features. Shift: FID under "
@@ -49,6 +51,9 @@ def layout(study: dict[str, Any]) -> tuple[pd.DataFrame, str]:
             f"samples ({study['n_boot']} resamples, the reference held fixed); * the interval excludes 0. An "
             "extractor's FID is in its own feature space: its shift says how far apart the numbers are, not which "
             "is right. FID_inf: FID extrapolated to infinitely many samples from subsets of the first k.")
+    if (t["deviation"] == "resize").any():
+        note += (" A resize row: the reference prepared anew from the downloaded images with that filter; on another "
+                 "dataset, its own cell at the same S is the paper's protocol its shift is paired with.")
     return wide, note
 
 
@@ -59,7 +64,8 @@ def markdown(study: dict[str, Any]) -> str:
 
 def html(study: dict[str, Any]) -> str:
     wide, note = layout(study)
-    style = PAGE_STYLE + "td:nth-child(2),th:nth-child(2){text-align:left}"  # the settings are words
+    k = list(wide.columns).index("setting") + 1
+    style = PAGE_STYLE + f"td:nth-child({k}),th:nth-child({k}){{text-align:left}}"  # the settings are words
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>protocol study</title><style>{style}</style>"
             f"</head><body>{wide.to_html(index=False, border=0)}<p class='note'>{escape(note)}</p></body></html>\n")
 
@@ -68,8 +74,11 @@ def protocol_figure(study: dict[str, Any]):
     """The shifts as horizontal bars with their paired intervals, one per deviation, the paper's protocol at 0."""
     from ddim_eval.report.figures import plt
 
-    t = frame(study).iloc[1:]
-    labels = [f"{d}: {s}" for d, s in zip(t["deviation"], t["setting"])]
+    t = frame(study)
+    t = t[t["shift"].notna()]  # the paper's protocol rows are the zero line
+    several = t["dataset"].nunique() > 1
+    labels = [f"{d}: {s}" + (f" ({name})" if several else "") for d, s, name in zip(t["deviation"], t["setting"],
+                                                                                   t["dataset"])]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(t) + 1.4))
     y = range(len(t))[::-1]
     errors = [t["shift"] - t["shift_ci_low"], t["shift_ci_high"] - t["shift"]]

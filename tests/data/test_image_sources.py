@@ -5,10 +5,13 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from ddim_eval.data import celeba, lsun
 from ddim_eval.data.arrays import load_images
+from ddim_eval.data.resize import resize
 from ddim_eval.fetch import ChecksumError, DownloadError, FetchError
 
 WHITE = (255, 255, 255)
@@ -61,6 +64,39 @@ def test_celeba_resize_is_pil_bilinear():
     np.testing.assert_array_equal(celeba.preprocess(image), np.asarray(expected).transpose(2, 0, 1))
     with pytest.raises(ValueError, match="178x218"):
         celeba.preprocess(Image.new("RGB", (64, 64)))
+
+
+@pytest.mark.parametrize("name", ["bicubic", "lanczos", "box", "nearest"])
+def test_other_resize_filters_are_pils_filters(name):
+    """The protocol study's other filters: each PIL's own (antialiased), each a different image from the paper's."""
+    image = Image.fromarray(np.random.default_rng(1).integers(0, 256, (218, 178, 3), dtype=np.uint8))
+    crop = image.crop((25, 57, 153, 185))
+    expected = crop.resize((64, 64), getattr(Image.Resampling, name.upper()))
+    np.testing.assert_array_equal(celeba.preprocess(image, name), np.asarray(expected).transpose(2, 0, 1))
+    assert not np.array_equal(celeba.preprocess(image, name), celeba.preprocess(image))
+
+
+def test_the_aliased_filter_is_torch_bilinear_interpolation_without_antialiasing():
+    image = Image.fromarray(np.random.default_rng(2).integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    pixels = torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy())[None].float()
+    expected = F.interpolate(pixels, size=(256, 341), mode="bilinear", align_corners=False)[0].round().byte()
+    resized = np.asarray(resize(image, 256, "bilinear-aliased")).transpose(2, 0, 1)
+    np.testing.assert_array_equal(resized, expected.numpy())
+    assert not np.array_equal(resized, np.asarray(resize(image, 256)).transpose(2, 0, 1))
+    with pytest.raises(ValueError, match=r"resize filter 'area': allowed \['bilinear', 'bicubic'"):
+        resize(image, 256, "area")
+
+
+def test_a_split_prepared_anew_with_another_filter_streams_the_same_images(tmp_path, celeba_files, lsun_images):
+    archive, partition, _ = celeba_files
+    paper = load_images(celeba.prepare(archive, partition, tmp_path / "train.npy", "train", verify=False))
+    stream, n = celeba.images(archive, partition, "train", resize_filter="bicubic", verify=False)
+    assert n == 3 and np.array_equal(np.stack(list(stream)), paper)  # flat colour boxes: every filter agrees
+    with pytest.raises(ValueError, match="resize filter 'cubic'"):
+        celeba.images(archive, partition, "train", resize_filter="cubic", verify=False)
+    write_lmdb(tmp_path / "db", [data for data, _ in lsun_images])
+    with lsun.images(tmp_path / "db", max_images=2, resize_filter="nearest") as (stream, n):
+        assert n == 2 and np.stack(list(stream)).shape == (2, 3, 256, 256)
 
 
 def test_celeba_checks_files_and_input(tmp_path, celeba_files):

@@ -100,6 +100,14 @@ TEST_SPLIT = {"name": "mine", "path": "resources/digits/test.npy", "dataset": "d
       "datasets": {"digits": {"model": "digits", "source": "digits", "reference_split": "train", "recon_split": "test"},
                    "cifar": {"model": "cifar10", "source": "cifar10", "reference_split": "train"}}},
      r"protocol_study.checkpoint: dataset 'cifar' \(model 'cifar10'\) is not 'digits''s network with other weights"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "resize_filters": ["bicubic"]}},
+     r"protocol_study.resize_filters: dataset 'digits' \(source 'digits'\) is not resized when prepared; the filters "
+     r"apply to the sources \['celeba', 'lsun_bedroom', 'lsun_church_outdoor'\]"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "resize_filters": ["bilinear", "area"]}},
+     r"protocol_study.resize_filters: \['bilinear', 'area'\] are not other resize filters than the paper's "
+     r"'bilinear'; allowed: \['bicubic', 'lanczos', 'box', 'nearest', 'bilinear-aliased'\]"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "resize_filters": ["box"], "resize_dataset": "faces"}},
+     r"protocol_study.resize_dataset: unknown dataset 'faces'; defined under datasets: \['digits'"),
 ])
 def test_bad_external_sets_and_protocol_studies_are_named(edit, message):
     """What the schema cannot see of `external` and `protocol_study` (the DAG build refuses them the same way:
@@ -116,3 +124,15 @@ def test_a_protocol_studys_unknown_extractor_is_named():
     with pytest.raises(ValueError, match=r"protocol_study.extractors\[0\]: unknown feature extractor 'digit-cnn' "
                                          r"\(did you mean 'digits-cnn'\?\)"):
         experiment.check_extractor(config)
+
+
+def test_the_paper_studys_resize_rows_read_table_1s_celeba_cell():
+    """CIFAR-10 is not resized, so the paper plan's resize filters score CelebA's Table 1 cell at S = 100 (no cell
+    of its own), and the study reads that cell's features."""
+    config = load("paper.yaml")
+    cells = experiment.protocol_cells(config)
+    assert cells["resize"] == experiment.Cell("celeba", 100, "ddim", "linear")
+    assert cells["resize"] in experiment.fid_cells(config)
+    inputs = experiment.protocol_inputs(config, "results/paper")
+    assert "results/paper/cells/celeba/linear/NFE100/ddim/shard0/features.npz" in inputs
+    assert "resize" not in experiment.protocol_cells(load("config.yaml"))

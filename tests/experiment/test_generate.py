@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from ddim_eval.data.images import unit_to_uint8
 from ddim_eval.experiment.generate import generate_cell, initial_noise, sample_shard, shard_seed
 from ddim_eval.metrics.extractors import load_extractor
 from ddim_eval.metrics.features import load_features
@@ -90,12 +91,16 @@ def test_generate_cell_writes_consistent_outputs(tmp_path):
     extractor = load_extractor("digits-cnn")
     ts = 10
     record = generate_cell(_smooth_model, "digits", tmp_path / "cell", shape=SHAPE, run=paper_run(ts, 0.0), n=50, shard=0, extractor=extractor, batch_size=16,
-                           keep_samples=True, progress=False, describe={"S": 10, "eta": 0.0})
+                           keep_samples=True, keep_floats=True, progress=False, describe={"S": 10, "eta": 0.0})
     files = sorted(p.name for p in (tmp_path / "cell").iterdir())
     assert files == ["features.npz", "samples.npz", "stats.npz", "timing.json"]  # no temp files left behind
     with np.load(tmp_path / "cell" / "samples.npz") as z:
-        samples = z["images"]
+        samples, floats = z["images"], z["floats"]
     assert samples.shape == (50, 1, 8, 8) and samples.dtype == np.uint8
+    # The float pixels are the uint8 ones before rounding, and not all of them were integers.
+    assert floats.dtype == np.float32 and 0 <= floats.min() and floats.max() <= 1
+    np.testing.assert_array_equal(unit_to_uint8(torch.from_numpy(floats)).numpy(), samples)
+    assert np.abs(floats * 255 - samples).max() > 0.1
     features = load_features(tmp_path / "cell" / "features.npz", "digits-cnn", "64")
     np.testing.assert_allclose(features, extractor(torch.from_numpy(samples)).numpy(), rtol=1e-4, atol=1e-4)
     stats = load_stats(tmp_path / "cell" / "stats.npz", "digits-cnn", "64")

@@ -19,8 +19,26 @@ def test_gray_and_rgb_copies_give_the_same_features(digits_images):
     gray = torch.from_numpy(digits_images[1][:10])
     assert torch.equal(extractor(gray), extractor(gray.repeat(1, 3, 1, 1)))
     assert extractor(gray).shape == (10, 64)
-    with pytest.raises(ValueError, match="uint8"):
-        extractor(gray.float())
+    with pytest.raises(ValueError, match="take uint8 pixels or float32 ones in \\[0, 1\\]; got torch.float64"):
+        extractor(gray.double())
+    with pytest.raises(ValueError, match=r"float pixels must lie in \[0, 1\]; got \[0, 255\]"):
+        extractor(gray.float())  # pixels on the 0..255 scale, not divided by 255
+
+
+@pytest.mark.parametrize("name", ["digits-cnn", INCEPTION])
+def test_the_float_route_reads_integer_pixels_as_the_uint8_route_does(name, tmp_path, digits_images):
+    """Float pixels in [0, 1] reach the network unrounded; at integer pixel values they are the uint8 route's input
+    bit for bit, so a float row's shift is the rounding's alone. torch-fidelity's own uint8 check is waived only
+    while the float route runs."""
+    weights = save_random_inception(tmp_path / "inception.pth") if name == INCEPTION else None
+    extractor = load_extractor(name, weights_path=weights)
+    images = torch.from_numpy(digits_images[0][:4])
+    assert torch.equal(extractor(images.float() / 255), extractor(images))
+    unrounded = (images.float() + torch.rand(images.shape, generator=torch.Generator().manual_seed(0)) - 0.5) / 255
+    assert not torch.equal(extractor(unrounded.clamp(0, 1)), extractor(images))
+    if name == INCEPTION:
+        with pytest.raises(ValueError, match="dtype=torch.uint8"):
+            extractor.module(images.float().expand(-1, 3, -1, -1))  # the check stands outside the float route
 
 
 def test_pickled_extractor_weights_are_refused(tmp_path):

@@ -187,7 +187,7 @@ def test_the_protocol_study_measures_each_deviation_paired(small_run):
     study = json.loads((out / "protocol/study.json").read_text())
     rows = {r["deviation"] + ": " + r["setting"]: r for r in study["rows"]}
     assert [r["deviation"] for r in study["rows"]] == ["paper's protocol", "reference", "reference", "sample count",
-                                                      "storage", "extractor", "tau spacing", "checkpoint"]
+                                                      "storage", "storage", "extractor", "tau spacing", "checkpoint"]
     paper = study["rows"][0]
     assert paper["fid"] == pytest.approx(json.loads((out / "cells/digits/linear/NFE10/ddim/metrics.json")
                                                     .read_text())["fid"], rel=1e-9)
@@ -199,6 +199,11 @@ def test_the_protocol_study_measures_each_deviation_paired(small_run):
     for role, folder in (("tau spacing", "digits/quadratic"), ("checkpoint", "digits_no_ema/linear")):
         cell = json.loads((out / f"cells/{folder}/NFE10/ddim/metrics.json").read_text())
         assert next(r for r in study["rows"] if r["deviation"] == role)["fid"] == pytest.approx(cell["fid"])
+    # The unrounded floats: rounding moves every pixel by under half a level, so FID by far less than JPEG does.
+    floats = rows["storage: float32 pixels, not rounded, instead of uint8 (PNG)"]
+    assert 0 < abs(floats["shift"]) < abs(rows["storage: JPEG at quality 75 instead of PNG (lossless)"]["shift"])
+    with np.load(out / "cells/digits/linear/NFE10/ddim/shard0/samples.npz") as kept:
+        assert sorted(kept.files) == ["floats", "images"]
     assert rows["sample count: the first 20 samples instead of all 60"]["n"] == 20
     assert "fid_inf" in rows["sample count: the first 20 samples instead of all 60"]
     with open(out / "tables/protocol.csv", newline="") as f:

@@ -163,25 +163,37 @@ def sampler_args(wildcards):
     return f"--nfe {wildcards.budget} --sampler {shlex.quote(entry)}"
 
 
-# The cells whose uint8 samples are kept (samples.npz): every cell with keep_samples, else the protocol study's.
+# The cells whose uint8 samples are kept (samples.npz): every cell with keep_samples, and the protocol study's
+# (with its float pixels where the study has float_samples).
 PROTOCOL_CELLS = experiment.protocol_cells(config)
+PROTOCOL = config.get("protocol_study") or {}
 
 
 def keep_samples_arg(wildcards):
     study_cell = PROTOCOL_CELLS.get("paper")
     is_study_cell = study_cell is not None and study_cell.path == experiment.CELL_DIR.format(**wildcards)
-    return "--keep-samples" if config.get("keep_samples") or is_study_cell else ""
+    floats = " --keep-floats" if is_study_cell and PROTOCOL["float_samples"] else ""
+    return ("--keep-samples" if config.get("keep_samples") or is_study_cell else "") + floats
 
 
-# The protocol study ({} without one) and the splits it reads: the reference split (other extractors score it) and
-# the other reference split.
-PROTOCOL = config.get("protocol_study") or {}
+# The splits the protocol study reads: the reference split (other extractors score it) and the other reference
+# split.
 
 
 def protocol_splits():
     entry = config["datasets"][PROTOCOL["dataset"]]
     splits = [entry["reference_split"]] if PROTOCOL["extractors"] else []
     return [dataset_split(PROTOCOL["dataset"], s) for s in splits + [PROTOCOL["reference_split"]] if s]
+
+
+# The downloaded files the resize filters prepare the resize dataset's reference from ([] without filters).
+def protocol_raw_files():
+    if not PROTOCOL["resize_filters"]:
+        return []
+    source = config["datasets"][experiment.resize_dataset(config)]["source"]
+    if source == "celeba":
+        return list(rules.download_celeba.output)
+    return expand(rules.download_lsun.output, category=source.removeprefix("lsun_"))
 
 
 # The user's sample sets, by name.

@@ -69,10 +69,16 @@ rule sampler_figure:
 rule protocol_study:
     input:
         experiment.protocol_inputs(config, OUT),
-        lambda wc: [f"{reference_dir(PROTOCOL['dataset'])}/{name}" for name in ("stats.npz", "features.npz")],
+        lambda wc: [
+            f"{reference_dir(PROTOCOL_CELLS[role].dataset)}/{name}"
+            for role in ("paper", "resize")
+            if role in PROTOCOL_CELLS
+            for name in ("stats.npz", "features.npz")
+        ],
         lambda wc: protocol_splits(),
         EXTRACTOR_WEIGHTS or [],
         [e["weights_path"] for e in PROTOCOL.get("extractors", []) if e.get("weights_path")],
+        raw=lambda wc: protocol_raw_files(),
     output:
         json=results(experiment.PROTOCOL_PATH),
         csv=report(results("tables/protocol.csv"), caption="../report/table_csv.rst", category="Protocol study"),
