@@ -100,7 +100,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard", type=count, default=0, help="shard index: selects x_T (same for every cell)")
     p.add_argument("--keep-samples", action="store_true", help="also write the uint8 samples (samples.npz: images)")
     p.add_argument("--keep-floats", action="store_true",
-                   help="also write the samples' float pixels in [0, 1] before rounding (samples.npz: floats, float32)")
+                   help="also write the samples, and their float pixels in [0, 1] before rounding (samples.npz: "
+                        "images, and floats: float32)")
     add_model_args(p)
     add_extractor_args(p)
     p.set_defaults(func=_sample)

@@ -107,8 +107,8 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
                   progress: bool = True, describe: dict | None = None) -> dict:
     """Sample shard `shard` (n images) of one cell, from the x_T drawn for `model` (a registry spec's `x_T_name`), and
     write, each atomically, into `out_dir`:
-    features.npz, stats.npz, timing.json, plus samples.npz with keep_samples (`images`: uint8 NCHW) and keep_floats
-    (`floats`: float32 NCHW in [0, 1], the pixels before rounding to uint8).
+    features.npz, stats.npz, timing.json, plus samples.npz with keep_samples (`images`: uint8 NCHW) and with
+    keep_floats (`images`, and `floats`: float32 NCHW in [0, 1], the pixels before rounding to uint8).
 
     Progress is committed batch by batch to `out_dir/.partial/`, and a rerun with the same settings resumes after
     the last finished batch; the folder is removed once the outputs are written. Timing leaves out the first batch
@@ -130,12 +130,14 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
         print(f"{out_dir}: resuming after {done} finished batch(es) of {batch_size}", file=sys.stderr)
     batches = shard_batches(eps_model, model, shard, n, shape, run, batch_size=batch_size, device=device,
                             first_batch=done, progress=progress)
-    kept = (("images",) if keep_samples else ()) + (("floats",) if keep_floats else ())
+    kept = ("images",) * (keep_samples or keep_floats) + ("floats",) * keep_floats
     for b, (x0, seconds) in enumerate(batches, start=done):
         images = to_uint8(x0).cpu()
-        saved = {"images": images.numpy(), "floats": to_unit(x0).cpu().numpy()}
+        saved = {"images": images.numpy()} if kept else {}
+        if keep_floats:
+            saved["floats"] = to_unit(x0).cpu().numpy()
         save_npz(partial / f"batch{b:06d}.npz", features=extractor(images).numpy(), seconds=np.float64(seconds),
-                 warmup=np.bool_(b == done), **{key: saved[key] for key in kept})
+                 warmup=np.bool_(b == done), **saved)
     keys = ("features", "seconds", "warmup", *kept)
     parts = [load_npz(path, keys, "shard progress") for path in sorted(partial.glob("batch*.npz"))]
     features = [p["features"] for p in parts]

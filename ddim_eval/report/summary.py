@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from ddim_eval.experiment.cells import protocol_cells
 from ddim_eval.io import atomic_path
 
 TITLES = {"table1": "Table 1: FID over S and eta", "table2": "Table 2: reconstruction error over S",
@@ -104,6 +105,5 @@ def _sampler_study(out: Path) -> list[str]:
 def _used(config: dict[str, Any]) -> set[str]:
     parts = [config[t]["datasets"] for t in TITLES] + [config["figures"]["datasets"]]
     parts += [config["samplers"]["datasets"]] if config.get("samplers") else []
-    parts += [[config["protocol_study"]["dataset"], config["protocol_study"].get("checkpoint") or ""]
-              ] if config.get("protocol_study") else []
+    parts += [[c.dataset for c in protocol_cells(config).values()]]
     return {d for datasets in parts for d in datasets}

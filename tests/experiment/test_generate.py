@@ -91,7 +91,7 @@ def test_generate_cell_writes_consistent_outputs(tmp_path):
     extractor = load_extractor("digits-cnn")
     ts = 10
     record = generate_cell(_smooth_model, "digits", tmp_path / "cell", shape=SHAPE, run=paper_run(ts, 0.0), n=50, shard=0, extractor=extractor, batch_size=16,
-                           keep_samples=True, keep_floats=True, progress=False, describe={"S": 10, "eta": 0.0})
+                           keep_floats=True, progress=False, describe={"S": 10, "eta": 0.0})  # and the uint8 ones
     files = sorted(p.name for p in (tmp_path / "cell").iterdir())
     assert files == ["features.npz", "samples.npz", "stats.npz", "timing.json"]  # no temp files left behind
     with np.load(tmp_path / "cell" / "samples.npz") as z:
