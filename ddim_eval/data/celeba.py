@@ -29,8 +29,13 @@ FILES = {
 }
 PROJECT_PAGE = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
 SPLITS = {"train": "0", "valid": "1", "test": "2"}
-CROP_TOP, CROP_LEFT, CROP_SIZE = 57, 25, 128
 RESOLUTION = 64
+# Crops of the aligned 178x218 images, name -> (top, left, size): the paper's 128 box centred on (x 89, y 121), and
+# the centre squares other code bases take (torchvision's CenterCrop): 140 (NCSN, NCSNv2, score_sde), 108 (DCGAN),
+# 178 (the whole width: Resize(64) then CenterCrop(64)).
+PAPER_CROP = "ddim"
+CROPS = {PAPER_CROP: (57, 25, 128),
+         **{f"center-{size}": (round((218 - size) / 2), round((178 - size) / 2), size) for size in (140, 108, 178)}}
 
 
 def drive_url(file_id: str) -> str:
@@ -64,25 +69,34 @@ def split_files(partition: str | os.PathLike, split: str) -> list[str]:
     return names
 
 
-def preprocess(image: Image.Image, resize_filter: str = PAPER_FILTER) -> np.ndarray:
-    """One aligned CelebA image -> uint8 CHW [3, 64, 64], cropped as the official code does and resized by
-    `resize_filter` (the paper's: bilinear, antialiased)."""
+def check_crop(name: str) -> str:
+    if name not in CROPS:
+        raise ValueError(f"CelebA crop {name!r}: allowed {list(CROPS)}")
+    return name
+
+
+def preprocess(image: Image.Image, resize_filter: str = PAPER_FILTER, crop: str = PAPER_CROP) -> np.ndarray:
+    """One aligned CelebA image -> uint8 CHW [3, 64, 64], cropped by `crop` and resized by `resize_filter` (the
+    paper's: its 128 box, bilinear and antialiased)."""
     import torchvision.transforms.functional as TF
 
     if image.size != (178, 218):
         raise ValueError(f"expected an aligned CelebA image of 178x218 (width x height); got {image.size}")
-    image = TF.crop(image.convert("RGB"), CROP_TOP, CROP_LEFT, CROP_SIZE, CROP_SIZE)
+    top, left, size = CROPS[check_crop(crop)]
+    image = TF.crop(image.convert("RGB"), top, left, size, size)
     return np.asarray(resize(image, RESOLUTION, resize_filter)).transpose(2, 0, 1)
 
 
 def images(archive: str | os.PathLike, partition: str | os.PathLike, split: str, *, max_images: int | None = None,
-           resize_filter: str = PAPER_FILTER, verify: bool = True) -> tuple[Iterator[np.ndarray], int]:
-    """The images of `split` (its first `max_images`, or all), prepared one at a time, and how many there are."""
+           resize_filter: str = PAPER_FILTER, crop: str = PAPER_CROP,
+           verify: bool = True) -> tuple[Iterator[np.ndarray], int]:
+    """The images of `split` (its first `max_images`, or all), prepared one at a time (cropped by `crop`, resized by
+    `resize_filter`), and how many there are."""
     if verify:
         for path, name in ((archive, "img_align_celeba.zip"), (partition, "list_eval_partition.txt")):
             verify_file(Path(path), md5=FILES[name][1])
     names = split_files(partition, split)[:max_images]
-    check_filter(resize_filter)
+    check_filter(resize_filter), check_crop(crop)
 
     def stream() -> Iterator[np.ndarray]:
         with zipfile.ZipFile(archive) as z:
@@ -92,7 +106,7 @@ def images(archive: str | os.PathLike, partition: str | os.PathLike, split: str,
                 except KeyError:
                     raise ValueError(f"{archive} has no img_align_celeba/{name}: not CelebA's aligned images "
                                      "archive") from None
-                yield preprocess(Image.open(io.BytesIO(data)), resize_filter)
+                yield preprocess(Image.open(io.BytesIO(data)), resize_filter, crop)
 
     return stream(), len(names)
 

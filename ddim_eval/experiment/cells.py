@@ -199,15 +199,24 @@ def protocol_cells(config: dict[str, Any]) -> dict[str, Cell]:
         roles["spacing"] = dataclasses.replace(paper, spacing=study["spacing"])
     if study.get("checkpoint"):
         roles["checkpoint"] = dataclasses.replace(paper, dataset=study["checkpoint"])
-    if study.get("resize_filters") and resize_dataset(config) != study["dataset"]:
+    if reference_preparations(config) and resize_dataset(config) != study["dataset"]:
         roles["resize"] = paper_cell(config, resize_dataset(config), study["steps"], 0.0)
     return roles
 
 
 def resize_dataset(config: dict[str, Any]) -> str:
-    """The dataset whose reference the protocol study re-prepares with other resize filters (default: its own)."""
+    """The dataset whose reference the protocol study prepares anew with other resize filters or crops (default: the
+    study's own)."""
     study = config["protocol_study"]
     return study.get("resize_dataset") or study["dataset"]
+
+
+def reference_preparations(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """The protocol study's other preparations of the resize dataset's reference, as (deviation, name): ("resize",
+    a filter) and ("crop", a CelebA crop); [] without a study or without them."""
+    study = config.get("protocol_study") or {}
+    return ([("resize", f) for f in study.get("resize_filters", [])]
+            + [("crop", c) for c in study.get("celeba_crops", [])])
 
 
 def shards(config: dict[str, Any]) -> list[tuple[int, int]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from ddim_eval.data import celeba
 from ddim_eval.data.resize import FILTERS, PAPER_FILTER
 from ddim_eval.experiment.cells import (
     ALL_TABLES,
@@ -21,6 +22,7 @@ from ddim_eval.experiment.cells import (
     fast_path,
     image_limits,
     model_spec,
+    reference_preparations,
     registry,
     resize_dataset,
     shards,
@@ -163,21 +165,22 @@ def _check_protocol_study(config: dict[str, Any]) -> None:
 
 
 def _check_resize(config: dict[str, Any]) -> None:
-    """The resize filters: known, not the paper's, on a dataset whose preparation resizes."""
+    """The resize filters and crops: known, not the paper's, on a dataset whose preparation resizes (crops: CelebA)."""
     study, datasets = config["protocol_study"], config["datasets"]
-    filters, name = study.get("resize_filters", []), resize_dataset(config)
-    bad = [f for f in filters if f not in FILTERS or f == PAPER_FILTER]
-    if bad:
-        raise ValueError(f"protocol_study.resize_filters: {bad} are not other resize filters than the paper's "
-                         f"{PAPER_FILTER!r}; allowed: {[f for f in FILTERS if f != PAPER_FILTER]}")
+    name = resize_dataset(config)
     if name not in datasets:
         raise ValueError(f"protocol_study.resize_dataset: unknown dataset {name!r}; defined under datasets: "
                          f"{sorted(datasets)}")
-    if filters and datasets[name]["source"] not in RESIZED_SOURCES:
-        raise ValueError(f"protocol_study.resize_filters: dataset {name!r} (source {datasets[name]['source']!r}) is "
-                         f"not resized when prepared; the filters apply to the sources {list(RESIZED_SOURCES)} (set "
-                         "resize_dataset to such a dataset)")
-    if filters and study["steps"] > model_spec(config, name).T:
+    for key, allowed, paper, sources in (("resize_filters", FILTERS, PAPER_FILTER, RESIZED_SOURCES),
+                                         ("celeba_crops", celeba.CROPS, celeba.PAPER_CROP, ("celeba",))):
+        bad = [x for x in study.get(key, []) if x not in allowed or x == paper]
+        if bad:
+            raise ValueError(f"protocol_study.{key}: {bad} are not others than the paper's {paper!r}; allowed: "
+                             f"{[x for x in allowed if x != paper]}")
+        if study.get(key) and datasets[name]["source"] not in sources:
+            raise ValueError(f"protocol_study.{key}: dataset {name!r} has source {datasets[name]['source']!r}; they "
+                             f"apply to the sources {list(sources)} only (set resize_dataset to such a dataset)")
+    if reference_preparations(config) and study["steps"] > model_spec(config, name).T:
         raise ValueError(f"protocol_study.steps: {study['steps']} exceeds T = {model_spec(config, name).T} of "
                          f"{name!r}'s model (the resize dataset)")
 

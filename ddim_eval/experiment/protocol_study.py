@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ddim_eval.experiment.cells import data_path, max_images, protocol_cells, shards
+from ddim_eval.experiment.cells import data_path, max_images, protocol_cells, reference_preparations, shards
 from ddim_eval.io import load_json, load_npz
 from ddim_eval.metrics.bootstrap import Replicated, paired_difference, replicated, resample_counts
 
 PAPER = "paper's protocol"
+# A reference preparation's deviation -> the keyword of the data source's `images` that makes it.
+PREPARED_BY = {"resize": "resize_filter", "crop": "crop"}
 
 
 def _row(deviation: str, setting: str, value: Replicated, paper: Replicated, level: float, **extra: Any) -> dict:
@@ -208,15 +210,17 @@ def _cell_rows(s: _Study) -> list[dict]:
             for role, cell in s.cells.items() if role in words]
 
 
-def _resize_rows(s: _Study, paper: Replicated) -> list[dict]:
-    """The resize dataset's reference re-prepared from the raw images with each other resize filter, against its
-    cell's samples (the study's cell, or that dataset's cell at the same S: then its paper's-protocol row first)."""
+def _preparation_rows(s: _Study, paper: Replicated) -> list[dict]:
+    """The resize dataset's reference prepared anew from its downloaded images with each other resize filter and
+    each other CelebA crop, against its cell's samples (the study's cell, or that dataset's cell at the same S: then
+    its paper's-protocol row first)."""
+    from ddim_eval.data import celeba
     from ddim_eval.data.resize import PAPER_FILTER
     from ddim_eval.metrics.features import extract, image_batches
     from ddim_eval.metrics.stats import from_features
 
-    filters = s.config["protocol_study"].get("resize_filters", [])
-    if not filters:
+    preparations = reference_preparations(s.config)
+    if not preparations:
         return []
     cell, rows = s.cell, []
     if "resize" in s.cells:
@@ -226,31 +230,33 @@ def _resize_rows(s: _Study, paper: Replicated) -> list[dict]:
                          "reference images", paper, paper, s.level, dataset=cell.dataset, n=len(cell.features),
                          n_ref=cell.ref.n))
     counts = resample_counts(len(cell.features), s.n_boot, s.seed)
-    print(f"protocol study: resize filters {filters}", file=sys.stderr)
-    for name in filters:
-        with _raw_reference(s, cell.dataset, name) as (images, n):
+    paper_crop = "the paper's {2}x{2} box at top {0}, left {1}".format(*celeba.CROPS[celeba.PAPER_CROP])
+    words = {"resize": "reference resized by {} instead of " + f"{PAPER_FILTER} (antialiased)",
+             "crop": "reference cropped to the {} square instead of " + paper_crop}
+    for deviation, name in preparations:
+        print(f"protocol study: the reference prepared with {deviation} {name}", file=sys.stderr)
+        with _raw_reference(s, cell.dataset, **{PREPARED_BY[deviation]: name}) as (images, n):
             features = extract(s.extractor, image_batches(images, s.batch_size), total=n, progress=False)[0]
         ref = from_features(features, cell.ref.extractor, cell.ref.layer)
-        rows.append(_row("resize", f"reference resized by {name} instead of {PAPER_FILTER} (antialiased)",
-                         s.fid(cell.features, ref, counts), paper, s.level, dataset=cell.dataset,
-                         n=len(cell.features), n_ref=ref.n))
+        rows.append(_row(deviation, words[deviation].format(name), s.fid(cell.features, ref, counts), paper,
+                         s.level, dataset=cell.dataset, n=len(cell.features), n_ref=ref.n))
     return rows
 
 
 @contextlib.contextmanager
-def _raw_reference(s: _Study, dataset: str, resize_filter: str) -> Iterator[tuple[Iterator[np.ndarray], int]]:
-    """The dataset's reference split prepared anew from its downloaded files, resized by `resize_filter`, one image
-    at a time (its image limit as the prepared split's)."""
+def _raw_reference(s: _Study, dataset: str, **preparation: str) -> Iterator[tuple[Iterator[np.ndarray], int]]:
+    """The dataset's reference split prepared anew from its downloaded files with `preparation` (resize_filter, and
+    for CelebA crop), one image at a time (its image limit as the prepared split's)."""
     from ddim_eval.data import celeba, lsun
 
     entry = s.config["datasets"][dataset]
     limit = max_images(s.config, entry["source"])
     if entry["source"] == "celeba":
         archive, partition = s.raw_files
-        yield celeba.images(archive, partition, entry["reference_split"], max_images=limit,
-                            resize_filter=resize_filter, verify=False)
+        yield celeba.images(archive, partition, entry["reference_split"], max_images=limit, verify=False,
+                            **preparation)
     else:
-        with lsun.images(Path(s.raw_files[0]).parent, max_images=limit, resize_filter=resize_filter) as stream:
+        with lsun.images(Path(s.raw_files[0]).parent, max_images=limit, **preparation) as stream:
             yield stream
 
 
@@ -259,7 +265,7 @@ def protocol_study(config: dict[str, Any], out: str, *, device: torch.device | s
     """The study's record: one row per deviation (FID with its interval; its shift from the paper's protocol with
     the paired interval), the first row the paper's protocol itself, and what was measured how. `raw_files`: the
     downloaded files the resize dataset's reference is prepared from (its download rule's outputs), where the study
-    has resize filters."""
+    has resize filters or crops."""
     s = _Study(config, out, device, batch_size, weights_path, raw_files)
     paper = s.checked_paper(s.cell)
     rows = [_row(PAPER, f"all {len(s.features)} samples as uint8, {s.ref.n} reference images", paper, paper,
@@ -267,7 +273,7 @@ def protocol_study(config: dict[str, Any], out: str, *, device: torch.device | s
     for part in (_reference_rows, _count_rows, _storage_rows, _extractor_rows):
         print(f"protocol study: {part.__name__.strip('_').replace('_', ' ')}", file=sys.stderr)
         rows += part(s, paper)
-    rows += _cell_rows(s) + _resize_rows(s, paper)
+    rows += _cell_rows(s) + _preparation_rows(s, paper)
     study = config["protocol_study"]
     defaults = {"dataset": study["dataset"], "n": len(s.features), "n_ref": s.ref.n, "extractor": s.ref.extractor}
     return {"dataset": study["dataset"], "steps": study["steps"], "cell": s.cells["paper"].path,

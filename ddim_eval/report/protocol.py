@@ -51,9 +51,10 @@ def layout(study: dict[str, Any]) -> tuple[pd.DataFrame, str]:
             f"samples ({study['n_boot']} resamples, the reference held fixed); * the interval excludes 0. An "
             "extractor's FID is in its own feature space: its shift says how far apart the numbers are, not which "
             "is right. FID_inf: FID extrapolated to infinitely many samples from subsets of the first k.")
-    if (t["deviation"] == "resize").any():
-        note += (" A resize row: the reference prepared anew from the downloaded images with that filter; on another "
-                 "dataset, its own cell at the same S is the paper's protocol its shift is paired with.")
+    if t["deviation"].isin(["resize", "crop"]).any():
+        note += (" A resize or crop row: the reference prepared anew from the downloaded images with that filter or "
+                 "crop; on another dataset, that dataset's cell at the same S is the paper's protocol its shift is "
+                 "paired with.")
     return wide, note
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import torchvision.transforms as T
 from PIL import Image
 
 from ddim_eval.data import celeba, lsun
@@ -74,6 +75,16 @@ def test_other_resize_filters_are_pils_filters(name):
     expected = crop.resize((64, 64), getattr(Image.Resampling, name.upper()))
     np.testing.assert_array_equal(celeba.preprocess(image, name), np.asarray(expected).transpose(2, 0, 1))
     assert not np.array_equal(celeba.preprocess(image, name), celeba.preprocess(image))
+
+
+@pytest.mark.parametrize("size", [140, 108, 178])
+def test_other_celeba_crops_are_torchvisions_centre_crops(size):
+    image = Image.fromarray(np.random.default_rng(3).integers(0, 256, (218, 178, 3), dtype=np.uint8))
+    expected = T.Resize(64)(T.CenterCrop(size)(image))
+    np.testing.assert_array_equal(celeba.preprocess(image, crop=f"center-{size}"),
+                                  np.asarray(expected).transpose(2, 0, 1))
+    with pytest.raises(ValueError, match=r"CelebA crop 'center-64': allowed \['ddim', 'center-140'"):
+        celeba.preprocess(image, crop="center-64")
 
 
 def test_the_aliased_filter_is_torch_bilinear_interpolation_without_antialiasing():

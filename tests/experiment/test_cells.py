@@ -101,11 +101,17 @@ TEST_SPLIT = {"name": "mine", "path": "resources/digits/test.npy", "dataset": "d
                    "cifar": {"model": "cifar10", "source": "cifar10", "reference_split": "train"}}},
      r"protocol_study.checkpoint: dataset 'cifar' \(model 'cifar10'\) is not 'digits''s network with other weights"),
     ({"protocol_study": {"dataset": "digits", "steps": 10, "resize_filters": ["bicubic"]}},
-     r"protocol_study.resize_filters: dataset 'digits' \(source 'digits'\) is not resized when prepared; the filters "
-     r"apply to the sources \['celeba', 'lsun_bedroom', 'lsun_church_outdoor'\]"),
+     r"protocol_study.resize_filters: dataset 'digits' has source 'digits'; they apply to the sources \['celeba', "
+     r"'lsun_bedroom', 'lsun_church_outdoor'\] only"),
     ({"protocol_study": {"dataset": "digits", "steps": 10, "resize_filters": ["bilinear", "area"]}},
-     r"protocol_study.resize_filters: \['bilinear', 'area'\] are not other resize filters than the paper's "
-     r"'bilinear'; allowed: \['bicubic', 'lanczos', 'box', 'nearest', 'bilinear-aliased'\]"),
+     r"protocol_study.resize_filters: \['bilinear', 'area'\] are not others than the paper's 'bilinear'; allowed: "
+     r"\['bicubic', 'lanczos', 'box', 'nearest', 'bilinear-aliased'\]"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "celeba_crops": ["center-140"]}},
+     r"protocol_study.celeba_crops: dataset 'digits' has source 'digits'; they apply to the sources \['celeba'\] "
+     r"only"),
+    ({"protocol_study": {"dataset": "digits", "steps": 10, "celeba_crops": ["center-64"]}},
+     r"protocol_study.celeba_crops: \['center-64'\] are not others than the paper's 'ddim'; allowed: \['center-140', "
+     r"'center-108', 'center-178'\]"),
     ({"protocol_study": {"dataset": "digits", "steps": 10, "resize_filters": ["box"], "resize_dataset": "faces"}},
      r"protocol_study.resize_dataset: unknown dataset 'faces'; defined under datasets: \['digits'"),
 ])

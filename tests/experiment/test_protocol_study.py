@@ -1,7 +1,8 @@
-"""The protocol study's resize rows on a run made here: a CelebA-sourced dataset whose reference is prepared anew, with
-other filters, from a small archive in CelebA's layout, against a cell's features (torch-fidelity's Inception with
-random weights, its 64-channel layer: the plumbing of the real one at a fraction of the cost), each paired with the
-cell's FID. The demo's digits are not resized, so the workflow tests cannot reach these rows."""
+"""The protocol study's resize and crop rows on a run made here: a CelebA-sourced dataset whose reference is
+prepared anew, with other filters and crops, from a small archive in CelebA's layout, against a cell's features
+(torch-fidelity's Inception with random weights, its 64-channel layer: the plumbing of the real one at a fraction of
+the cost), each paired with the cell's FID. The demo's digits are neither resized nor cropped, so the workflow tests
+cannot reach these rows."""
 
 import io
 import shutil
@@ -74,26 +75,28 @@ def test_resize_rows_score_the_cell_against_the_reference_prepared_with_each_fil
         datasets[resize_dataset] = datasets["faces"]
         shutil.copytree(tmp_path / "cells/faces", tmp_path / f"cells/{resize_dataset}")
         shutil.copytree(tmp_path / "reference/faces-train", tmp_path / f"reference/{resize_dataset}-train")
-    filters = ["bicubic", "bilinear-aliased"]
+    preparations = [("resize", {"resize_filter": "bicubic"}), ("resize", {"resize_filter": "bilinear-aliased"}),
+                    ("crop", {"crop": "center-140"})]
     config = {"datasets": datasets, "n_samples": N_SAMPLES, "shard_size": N_SAMPLES, "intervals": INTERVALS,
               "extractor": {"name": INCEPTION, "layer": "64"},
-              "protocol_study": {"dataset": "faces", "steps": 10, "resize_filters": filters,
-                                 "resize_dataset": resize_dataset}}
+              "protocol_study": {"dataset": "faces", "steps": 10, "resize_filters": ["bicubic", "bilinear-aliased"],
+                                 "celeba_crops": ["center-140"], "resize_dataset": resize_dataset}}
     study = protocol_study(config, str(tmp_path), weights_path=str(weights), raw_files=[archive, partition])
 
     rows = study["rows"]
-    expected = ["paper's protocol"] * (2 if resize_dataset else 1) + ["resize"] * 2
+    expected = ["paper's protocol"] * (2 if resize_dataset else 1) + [d for d, _ in preparations]
     assert [r["deviation"] for r in rows] == expected
     assert [r["dataset"] for r in rows] == ["faces"] + [resize_dataset or "faces"] * (len(rows) - 1)
-    paper = rows[len(expected) - 3]
-    for name, row in zip(filters, rows[-2:]):
+    paper = rows[-4]
+    for (_, option), row in zip(preparations, rows[-3:]):
         with zipfile.ZipFile(archive) as z:
             names = celeba.split_files(partition, "train")[:N_REF]
-            resized = np.stack([celeba.preprocess(Image.open(io.BytesIO(z.read(f"img_align_celeba/{n}"))), name)
-                                for n in names])
-        ref = from_features(extractor(torch.from_numpy(resized)).numpy(), extractor.name, extractor.layer)
+            prepared = np.stack([celeba.preprocess(Image.open(io.BytesIO(z.read(f"img_align_celeba/{n}"))), **option)
+                                 for n in names])
+        ref = from_features(extractor(torch.from_numpy(prepared)).numpy(), extractor.name, extractor.layer)
         assert row["fid"] == pytest.approx(fid(stats, ref), rel=1e-6) and row["n_ref"] == N_REF
-        assert row["fid"] != pytest.approx(paper["fid"], rel=1e-6)  # the filter moved it
+        assert row["fid"] != pytest.approx(paper["fid"], rel=1e-6)  # the preparation moved it
         assert row["shift"] == pytest.approx(row["fid"] - paper["fid"])
         assert row["shift_ci_low"] <= row["shift"] <= row["shift_ci_high"]
-        assert "instead of bilinear" in row["setting"] and name in row["setting"]
+        assert [*option.values()][0] in row["setting"]
+    assert "instead of bilinear" in rows[-3]["setting"] and "instead of the paper's 128x128 box" in rows[-1]["setting"]

@@ -186,9 +186,9 @@ def protocol_splits():
     return [dataset_split(PROTOCOL["dataset"], s) for s in splits + [PROTOCOL["reference_split"]] if s]
 
 
-# The downloaded files the resize filters prepare the resize dataset's reference from ([] without filters).
+# The downloaded files the study prepares the resize dataset's reference from anew ([] without filters or crops).
 def protocol_raw_files():
-    if not PROTOCOL["resize_filters"]:
+    if not experiment.reference_preparations(config):
         return []
     source = config["datasets"][experiment.resize_dataset(config)]["source"]
     if source == "celeba":
