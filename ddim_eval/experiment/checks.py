@@ -175,8 +175,8 @@ def _check_resize(config: dict[str, Any]) -> None:
                                          ("celeba_crops", celeba.CROPS, celeba.PAPER_CROP, ("celeba",))):
         bad = [x for x in study.get(key, []) if x not in allowed or x == paper]
         if bad:
-            raise ValueError(f"protocol_study.{key}: {bad} are not others than the paper's {paper!r}; allowed: "
-                             f"{[x for x in allowed if x != paper]}")
+            raise ValueError(f"protocol_study.{key}: {bad}: allowed {[x for x in allowed if x != paper]} (the "
+                             f"paper's {paper!r} is what each row is compared with)")
         if study.get(key) and datasets[name]["source"] not in sources:
             raise ValueError(f"protocol_study.{key}: dataset {name!r} has source {datasets[name]['source']!r}; they "
                              f"apply to the sources {list(sources)} only (set resize_dataset to such a dataset)")

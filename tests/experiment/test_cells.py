@@ -104,14 +104,13 @@ TEST_SPLIT = {"name": "mine", "path": "resources/digits/test.npy", "dataset": "d
      r"protocol_study.resize_filters: dataset 'digits' has source 'digits'; they apply to the sources \['celeba', "
      r"'lsun_bedroom', 'lsun_church_outdoor'\] only"),
     ({"protocol_study": {"dataset": "digits", "steps": 10, "resize_filters": ["bilinear", "area"]}},
-     r"protocol_study.resize_filters: \['bilinear', 'area'\] are not others than the paper's 'bilinear'; allowed: "
-     r"\['bicubic', 'lanczos', 'box', 'nearest', 'bilinear-aliased'\]"),
+     r"protocol_study.resize_filters: \['bilinear', 'area'\]: allowed \['bicubic', 'lanczos', 'box', 'nearest', "
+     r"'bilinear-aliased'\] \(the paper's 'bilinear' is what each row is compared with\)"),
     ({"protocol_study": {"dataset": "digits", "steps": 10, "celeba_crops": ["center-140"]}},
      r"protocol_study.celeba_crops: dataset 'digits' has source 'digits'; they apply to the sources \['celeba'\] "
      r"only"),
     ({"protocol_study": {"dataset": "digits", "steps": 10, "celeba_crops": ["center-64"]}},
-     r"protocol_study.celeba_crops: \['center-64'\] are not others than the paper's 'ddim'; allowed: \['center-140', "
-     r"'center-108', 'center-178'\]"),
+     r"protocol_study.celeba_crops: \['center-64'\]: allowed \['center-140', 'center-108', 'center-178'\]"),
     ({"protocol_study": {"dataset": "digits", "steps": 10, "resize_filters": ["box"], "resize_dataset": "faces"}},
      r"protocol_study.resize_dataset: unknown dataset 'faces'; defined under datasets: \['digits'"),
 ])
