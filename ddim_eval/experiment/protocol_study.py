@@ -2,9 +2,10 @@
 kept samples of one cell (config `protocol_study`), each with a paired bootstrap interval (`metrics.protocol`).
 
 The paper's protocol is the run's: the samples as uint8 (lossless), all n of them, against the whole reference
-split, through the run's extractor. Each deviation changes one thing: the reference (another split, fewer images),
-the sample count (the first k samples, with FID_inf beside each count), the storage (JPEG), the extractor, or (cells
-of their own from the same x_T, paired as the tables' cells are) the tau spacing and the weights.
+split, through the run's extractor. Each deviation changes one thing: the reference (another split, fewer images, or
+prepared anew from the downloads with another resize filter or CelebA crop), the sample count (the first k samples,
+with FID_inf beside each count), the storage (JPEG, unrounded floats), the extractor, or (cells of their own from
+the same x_T, paired as the tables' cells are) the tau spacing and the weights.
 """
 
 from __future__ import annotations
@@ -80,8 +81,7 @@ class _Study:
         self.raw_files = list(raw_files)
         study, self.cells = config["protocol_study"], protocol_cells(config)
         self.cell = _load_cell(config, out, self.cells["paper"])
-        self.record, self.features, self.ref = self.cell.record, self.cell.features, self.cell.ref
-        self.ref_features = self.cell.ref_features
+        self.features, self.ref, self.ref_features = self.cell.features, self.cell.ref, self.cell.ref_features
         kept = [Path(out) / self.cells["paper"].path / f"shard{k}" / "samples.npz" for k, _ in shards(config)]
         keys = ("images", "floats") if study.get("float_samples") else ("images",)
         missing = [str(p) for p in kept if not p.is_file() or not set(keys) <= _npz_keys(p)]
@@ -201,7 +201,7 @@ def _extractor_rows(s: _Study, paper: Replicated) -> list[dict]:
 def _cell_rows(s: _Study) -> list[dict]:
     """The other spacing's and the other weights' cells, paired with the study cell as the tables' cells are."""
     study, out = s.config["protocol_study"], s.out
-    paper = replicated(s.record)
+    paper = replicated(s.cell.record)
     paper_cell, other = s.cells["paper"], s.config["datasets"].get(study.get("checkpoint"), {})
     words = {"spacing": ("tau spacing", f"{study.get('spacing')} instead of {paper_cell.spacing}"),
              "checkpoint": ("checkpoint", f"model {other.get('model')} (dataset {study.get('checkpoint')}) instead "

@@ -178,8 +178,6 @@ def keep_samples_arg(wildcards):
 
 # The splits the protocol study reads: the reference split (other extractors score it) and the other reference
 # split.
-
-
 def protocol_splits():
     entry = config["datasets"][PROTOCOL["dataset"]]
     splits = [entry["reference_split"]] if PROTOCOL["extractors"] else []
