@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ddim_eval.data.images import check_finite, to_uint8, to_unit
+from ddim_eval.data.images import check_finite, to_uint8, to_unit, unit_to_uint8
 from ddim_eval.io import PARTIAL, load_npz, save_json, save_npz
 from ddim_eval.metrics.extractors import Extractor
 from ddim_eval.metrics.features import chunk_stats, save_feature_set
@@ -132,10 +132,11 @@ def generate_cell(eps_model: EpsModel, model: str, out_dir: str | os.PathLike, *
                             first_batch=done, progress=progress)
     kept = ("images",) * (keep_samples or keep_floats) + ("floats",) * keep_floats
     for b, (x0, seconds) in enumerate(batches, start=done):
-        images = to_uint8(x0).cpu()
+        unit = to_unit(x0)
+        images = unit_to_uint8(unit).cpu()
         saved = {"images": images.numpy()} if kept else {}
         if keep_floats:
-            saved["floats"] = to_unit(x0).cpu().numpy()
+            saved["floats"] = unit.cpu().numpy()
         save_npz(partial / f"batch{b:06d}.npz", features=extractor(images).numpy(), seconds=np.float64(seconds),
                  warmup=np.bool_(b == done), **saved)
     keys = ("features", "seconds", "warmup", *kept)

@@ -65,11 +65,6 @@ def _load_cell(config: dict[str, Any], out: str, cell: Any) -> _Cell:
     return _Cell(cell.dataset, features, load_json(path / "metrics.json"), ref, ref_features)
 
 
-def _npz_keys(path: Path) -> set[str]:
-    with np.load(path) as z:
-        return set(z.files)
-
-
 class _Study:
     """The study cell's samples and features, the reference, and the extractor, loaded once."""
 
@@ -84,12 +79,12 @@ class _Study:
         self.features, self.ref, self.ref_features = self.cell.features, self.cell.ref, self.cell.ref_features
         kept = [Path(out) / self.cells["paper"].path / f"shard{k}" / "samples.npz" for k, _ in shards(config)]
         keys = ("images", "floats") if study.get("float_samples") else ("images",)
-        missing = [str(p) for p in kept if not p.is_file() or not set(keys) <= _npz_keys(p)]
+        parts = [load_npz(p, ("images",), "kept samples", optional=keys[1:]) if p.is_file() else {} for p in kept]
+        missing = [str(p) for p, part in zip(kept, parts) if not set(keys) <= set(part)]
         if missing:
             raise ValueError(f"the protocol study needs the study cell's kept samples ({' and '.join(keys)}); "
                              f"missing in {missing} (sampled before the study asked for them: delete the cell's "
                              "folder and rerun)")
-        parts = [load_npz(p, keys, "kept samples") for p in kept]
         self.samples = np.concatenate([part["images"] for part in parts])
         self.floats = np.concatenate([part["floats"] for part in parts]) if "floats" in keys else None
         self.ref_images_path = data_path(config, study["dataset"], config["datasets"][study["dataset"]]
@@ -98,13 +93,12 @@ class _Study:
         self.extractor = load_extractor(e["name"], e.get("layer"), weights_path, device)
         i = config["intervals"]
         self.level, self.n_boot, self.seed = i["level"], i["n_boot"], i["seed"]
-        self.counts = resample_counts(len(self.features), self.n_boot, self.seed)
+        self._counts: dict[int, np.ndarray] = {}
 
     def checked_paper(self, cell: _Cell) -> Replicated:
         """The cell's FID under the paper's protocol, its replicates checked against its metrics.json's (the
         deviations are paired with them only if both come from the same resamples of the same features)."""
-        counts = resample_counts(len(cell.features), self.n_boot, self.seed)
-        paper = self.fid(cell.features, cell.ref, counts)
+        paper = self.fid(cell.features, cell.ref)
         if not np.allclose(paper.replicates, cell.record["replicates"]["fid"], rtol=1e-6, atol=1e-9):
             raise ValueError(f"{self.out}: the {cell.dataset} cell's metrics.json's FID replicates differ from the "
                              "ones its features give; the cell's files are from different runs (delete the cell, "
@@ -118,9 +112,16 @@ class _Study:
                        progress=False)[0]
 
     def fid(self, features: np.ndarray, ref: Any, counts: np.ndarray | None = None) -> Replicated:
+        """FID with replicates under `counts`, by default the resamples every cell of n samples has (its
+        metrics.json's), drawn once per n."""
         from ddim_eval.metrics.protocol import fid_resampled
 
-        return fid_resampled(features, ref, self.counts if counts is None else counts, self.seed, device=self.device)
+        if counts is None:
+            n = len(features)
+            counts = self._counts.get(n)
+            if counts is None:
+                counts = self._counts[n] = resample_counts(n, self.n_boot, self.seed)
+        return fid_resampled(features, ref, counts, self.seed, device=self.device)
 
 
 def _reference_rows(s: _Study, paper: Replicated) -> list[dict]:
@@ -229,7 +230,6 @@ def _preparation_rows(s: _Study, paper: Replicated) -> list[dict]:
         rows.append(_row(PAPER, f"{cell.dataset}'s cell: all {len(cell.features)} samples as uint8, {cell.ref.n} "
                          "reference images", paper, paper, s.level, dataset=cell.dataset, n=len(cell.features),
                          n_ref=cell.ref.n))
-    counts = resample_counts(len(cell.features), s.n_boot, s.seed)
     paper_crop = "the paper's {2}x{2} box at top {0}, left {1}".format(*celeba.CROPS[celeba.PAPER_CROP])
     words = {"resize": "reference resized by {} instead of " + f"{PAPER_FILTER} (antialiased)",
              "crop": "reference cropped to the {} square instead of " + paper_crop}
@@ -238,7 +238,7 @@ def _preparation_rows(s: _Study, paper: Replicated) -> list[dict]:
         with _raw_reference(s, cell.dataset, **{PREPARED_BY[deviation]: name}) as (images, n):
             features = extract(s.extractor, image_batches(images, s.batch_size), total=n, progress=False)[0]
         ref = from_features(features, cell.ref.extractor, cell.ref.layer)
-        rows.append(_row(deviation, words[deviation].format(name), s.fid(cell.features, ref, counts), paper,
+        rows.append(_row(deviation, words[deviation].format(name), s.fid(cell.features, ref), paper,
                          s.level, dataset=cell.dataset, n=len(cell.features), n_ref=ref.n))
     return rows
 
